@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bootshake: device life cycle, the id registry and state changes.
+ *
+ * Lifetime (see also Documentation/design.rst):
+ * - probe creates a &struct bsk_dev with one reference, owned by the
+ *   binding; it is dropped at the end of disconnect.
+ * - the work item holds its own reference from queue_work() until it
+ *   returns (or until disconnect cancels it before it ran).
+ * - the registry (an xarray) points to a device only between publish in
+ *   probe and unpublish in disconnect; both happen under bsk_devs_lock,
+ *   and netlink readers look devices up under the same lock, so a device
+ *   found in the registry is alive while the lock is held.
+ * - disconnect: stop the pipe (no URB in flight afterwards, waiting reads
+ *   and writes return -ENODEV), cancel the work synchronously, unpublish
+ *   and send the remove notification, release the sibling interface, drop
+ *   the binding reference.  No state change can follow the remove event.
+ */
+
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "bootshake.h"
+
+static DEFINE_XARRAY_ALLOC1(bsk_devs);
+static DEFINE_MUTEX(bsk_devs_lock);	/* publish/unpublish vs readers */
+static u32 bsk_next_id;
+static struct workqueue_struct *bsk_wq;
+
+static void bsk_dev_release(struct kref *kref)
+{
+	struct bsk_dev *bdev = container_of(kref, struct bsk_dev, kref);
+
+	bsk_pipe_free(&bdev->pipe);
+	usb_put_dev(bdev->udev);
+	kfree(bdev);
+}
+
+/**
+ * bsk_dev_put() - drop a reference taken by bsk_dev_get_by_id()
+ * @bdev: the device
+ */
+void bsk_dev_put(struct bsk_dev *bdev)
+{
+	kref_put(&bdev->kref, bsk_dev_release);
+}
+
+/**
+ * bsk_dev_elapsed_us() - microseconds since probe
+ * @bdev: the device
+ *
+ * Return: time since probe() started for @bdev.
+ */
+u64 bsk_dev_elapsed_us(const struct bsk_dev *bdev)
+{
+	return ktime_us_delta(ktime_get(), bdev->probe_time);
+}
+
+/**
+ * bsk_dev_snapshot() - copy the published state
+ * @bdev: the device
+ * @st: destination
+ */
+void bsk_dev_snapshot(struct bsk_dev *bdev, struct bsk_status *st)
+{
+	spin_lock(&bdev->lock);
+	*st = bdev->st;
+	spin_unlock(&bdev->lock);
+}
+
+/**
+ * bsk_dev_update() - change published state and notify the monitor group
+ * @bdev: the device
+ * @fn: called with the lock held to edit the state; must not sleep
+ * @arg: passed to @fn
+ *
+ * Called from the work item only; one change notification follows.
+ */
+void bsk_dev_update(struct bsk_dev *bdev,
+		    void (*fn)(struct bsk_status *st, const void *arg),
+		    const void *arg)
+{
+	spin_lock(&bdev->lock);
+	fn(&bdev->st, arg);
+	spin_unlock(&bdev->lock);
+	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_CHANGE_NTF);
+}
+
+static void bsk_set_state_fn(struct bsk_status *st, const void *arg)
+{
+	st->state = *(const enum bootshake_state *)arg;
+}
+
+/**
+ * bsk_dev_set_state() - move a device to a new state
+ * @bdev: the device
+ * @state: the new state
+ */
+void bsk_dev_set_state(struct bsk_dev *bdev, enum bootshake_state state)
+{
+	bsk_dev_update(bdev, bsk_set_state_fn, &state);
+}
+
+/**
+ * bsk_dev_fail() - move a device to "failed" with an errno and a reason
+ * @bdev: the device
+ * @err: negative errno
+ * @fmt: printf format of the human-readable reason
+ */
+void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *fmt, ...)
+{
+	va_list args;
+
+	spin_lock(&bdev->lock);
+	bdev->st.state = BOOTSHAKE_STATE_FAILED;
+	bdev->st.error = -err;
+	va_start(args, fmt);
+	vsnprintf(bdev->st.reason, sizeof(bdev->st.reason), fmt, args);
+	va_end(args);
+	spin_unlock(&bdev->lock);
+
+	dev_info(&bdev->intf->dev, "handshake failed: %s\n", bdev->st.reason);
+	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_CHANGE_NTF);
+}
+
+static void bsk_dev_work(struct work_struct *work)
+{
+	struct bsk_dev *bdev = container_of(work, struct bsk_dev, work);
+
+	bdev->kind->handshake(bdev);
+	bsk_dev_put(bdev);
+}
+
+/**
+ * bsk_dev_get_by_id() - look a device up and take a reference
+ * @id: registry id
+ *
+ * Return: the device, or NULL when no device has that id (any more).
+ */
+struct bsk_dev *bsk_dev_get_by_id(u32 id)
+{
+	struct bsk_dev *bdev;
+
+	mutex_lock(&bsk_devs_lock);
+	bdev = xa_load(&bsk_devs, id);
+	if (bdev)
+		kref_get(&bdev->kref);
+	mutex_unlock(&bsk_devs_lock);
+	return bdev;
+}
+
+/**
+ * bsk_devs_walk() - walk the registry from a cursor
+ * @cursor: first id to visit; on return, the id to resume from
+ * @fn: called for each device, under the registry lock; a non-zero
+ *	return stops the walk and leaves @cursor at that device
+ * @arg: passed to @fn
+ *
+ * Built for netlink dumps: the lock is held for one call only, never
+ * across dump parts, and devices that vanished in between are skipped.
+ *
+ * Return: the non-zero value of @fn, or 0 when the walk completed.
+ */
+int bsk_devs_walk(unsigned long *cursor,
+			   int (*fn)(struct bsk_dev *bdev, void *arg),
+			   void *arg)
+{
+	struct bsk_dev *bdev;
+	unsigned long id;
+	int ret = 0;
+
+	mutex_lock(&bsk_devs_lock);
+	id = *cursor;
+	for (bdev = xa_find(&bsk_devs, &id, ULONG_MAX, XA_PRESENT); bdev;
+	     bdev = xa_find_after(&bsk_devs, &id, ULONG_MAX, XA_PRESENT)) {
+		ret = fn(bdev, arg);
+		if (ret) {
+			*cursor = id;
+			break;
+		}
+	}
+	if (!ret)
+		*cursor = ULONG_MAX;
+	mutex_unlock(&bsk_devs_lock);
+	return ret;
+}
+
+static struct usb_interface *bsk_other_intf(struct bsk_dev *bdev,
+					    struct usb_interface *intf)
+{
+	if (bdev->data == bdev->intf)
+		return NULL;
+	return intf == bdev->intf ? bdev->data : bdev->intf;
+}
+
+/**
+ * bsk_dev_probe() - bind a device: find its endpoints, arm IN, publish
+ * @intf: the interface the USB core probes (the CDC comm interface)
+ * @kind: what the ID table says the device is
+ * @taken_over: the interfaces were taken from another driver
+ *
+ * The handshake itself runs later, from the work item.
+ *
+ * Return: 0 or a negative errno; on error nothing is left bound.
+ */
+int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
+		  bool taken_over)
+{
+	struct usb_device *udev = interface_to_usbdev(intf);
+	struct bsk_dev *bdev;
+	int ret;
+
+	bdev = kzalloc(sizeof(*bdev), GFP_KERNEL);
+	if (!bdev)
+		return -ENOMEM;
+
+	bdev->probe_time = ktime_get();
+	kref_init(&bdev->kref);
+	spin_lock_init(&bdev->lock);
+	INIT_WORK(&bdev->work, bsk_dev_work);
+	bdev->kind = kind;
+	bdev->udev = usb_get_dev(udev);
+	bdev->intf = intf;
+	strscpy(bdev->path, dev_name(&udev->dev), sizeof(bdev->path));
+	bdev->st.state = BOOTSHAKE_STATE_PROBED;
+	if (taken_over)
+		bdev->st.flags |= BOOTSHAKE_DEV_FLAG_TAKEN_OVER;
+
+	ret = kind->bind(bdev);
+	if (ret)
+		goto err_put;
+
+	ret = bsk_pipe_init(&bdev->pipe, udev, bdev->in_ep, bdev->out_ep);
+	if (ret)
+		goto err_put;
+
+	if (bdev->data != intf) {
+		ret = usb_driver_claim_interface(&bsk_usb_driver, bdev->data,
+						 bdev);
+		if (ret) {
+			dev_info(&intf->dev,
+				 "data interface %u is busy, not binding\n",
+				 bdev->data->cur_altsetting->desc.bInterfaceNumber);
+			goto err_put;
+		}
+	}
+	usb_set_intfdata(intf, bdev);
+
+	ret = bsk_pipe_start(&bdev->pipe);
+	if (ret) {
+		dev_err(&intf->dev, "cannot arm bulk in: %d\n", ret);
+		goto err_release;
+	}
+
+	mutex_lock(&bsk_devs_lock);
+	ret = xa_alloc_cyclic(&bsk_devs, &bdev->id, bdev, xa_limit_32b,
+			      &bsk_next_id, GFP_KERNEL);
+	mutex_unlock(&bsk_devs_lock);
+	if (ret < 0)
+		goto err_stop;
+
+	dev_info(&intf->dev, "%s bound as bootshake device %u\n", kind->name,
+		 bdev->id);
+	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_ADD_NTF);
+
+	kref_get(&bdev->kref);
+	if (!queue_work(bsk_wq, &bdev->work))
+		bsk_dev_put(bdev);
+	return 0;
+
+err_stop:
+	bsk_pipe_stop(&bdev->pipe);
+err_release:
+	usb_set_intfdata(intf, NULL);
+	if (bdev->data != intf) {
+		usb_set_intfdata(bdev->data, NULL);
+		usb_driver_release_interface(&bsk_usb_driver, bdev->data);
+	}
+err_put:
+	bsk_dev_put(bdev);
+	return ret;
+}
+
+/**
+ * bsk_dev_disconnect() - unbind; the device may already be gone
+ * @intf: either of the two bound interfaces
+ *
+ * Runs for the comm interface, the claimed data interface, on unplug, on
+ * rmmod and when userspace unbinds or detaches either interface.
+ */
+void bsk_dev_disconnect(struct usb_interface *intf)
+{
+	struct bsk_dev *bdev = usb_get_intfdata(intf);
+	struct usb_interface *other;
+
+	/* The sibling's disconnect is already tearing this device down. */
+	if (!bdev)
+		return;
+
+	other = bsk_other_intf(bdev, intf);
+	usb_set_intfdata(bdev->intf, NULL);
+	if (other)
+		usb_set_intfdata(other, NULL);
+
+	bsk_pipe_stop(&bdev->pipe);
+	if (cancel_work_sync(&bdev->work))
+		bsk_dev_put(bdev);
+
+	mutex_lock(&bsk_devs_lock);
+	xa_erase(&bsk_devs, bdev->id);
+	mutex_unlock(&bsk_devs_lock);
+
+	spin_lock(&bdev->lock);
+	bdev->st.state = BOOTSHAKE_STATE_GONE;
+	spin_unlock(&bdev->lock);
+	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_DEL_NTF);
+	dev_info(&intf->dev, "bootshake device %u gone\n", bdev->id);
+
+	if (other)
+		usb_driver_release_interface(&bsk_usb_driver, other);
+	bsk_dev_put(bdev);
+}
+
+int bsk_dev_init(void)
+{
+	/*
+	 * Unbound: handshakes of many devices run side by side; high
+	 * priority: the download windows are short.
+	 */
+	bsk_wq = alloc_workqueue("bootshake", WQ_UNBOUND | WQ_HIGHPRI, 0);
+	return bsk_wq ? 0 : -ENOMEM;
+}
+
+void bsk_dev_exit(void)
+{
+	/* usb_deregister() has run: every device is gone and unpublished. */
+	WARN_ON(!xa_empty(&bsk_devs));
+	destroy_workqueue(bsk_wq);
+	xa_destroy(&bsk_devs);
+}

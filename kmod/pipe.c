@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bootshake: the byte pipe over the bulk endpoints.
+ *
+ * Boot ROMs answer with single bytes, banners, coalesced or split packets
+ * and zero-length packets; the handshake code must never depend on packet
+ * boundaries.  So IN URBs are armed from probe on and every byte they bring
+ * lands in a FIFO, in order; the handshake reads bytes from the FIFO with a
+ * deadline.  OUT writes go through one URB that disconnect can kill.
+ */
+
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+
+#include "pipe.h"
+
+static void bsk_pipe_in_complete(struct urb *urb)
+{
+	struct bsk_pipe *p = urb->context;
+	unsigned long flags;
+	unsigned int n;
+	int ret;
+
+	switch (urb->status) {
+	case 0:
+		spin_lock_irqsave(&p->lock, flags);
+		n = kfifo_in(&p->fifo, (u8 *)urb->transfer_buffer,
+			     urb->actual_length);
+		p->dropped += urb->actual_length - n;
+		spin_unlock_irqrestore(&p->lock, flags);
+		break;
+	case -ENOENT:
+	case -ECONNRESET:
+	case -ESHUTDOWN:
+	case -ENODEV:
+	case -EPIPE:
+		/*
+		 * Killed, unplugged or stalled: stop this side.  A stall is
+		 * reported to the reader, which may clear it and restart.
+		 */
+		spin_lock_irqsave(&p->lock, flags);
+		if (!p->in_error)
+			p->in_error = urb->status;
+		spin_unlock_irqrestore(&p->lock, flags);
+		wake_up(&p->wait);
+		return;
+	default:
+		/* -EPROTO, -EILSEQ, -ETIME, -EOVERFLOW: transient, go on. */
+		dev_dbg(&p->udev->dev, "bulk in: status %d\n", urb->status);
+		break;
+	}
+
+	wake_up(&p->wait);
+
+	usb_anchor_urb(urb, &p->in_anchor);
+	ret = usb_submit_urb(urb, GFP_ATOMIC);
+	if (ret) {
+		usb_unanchor_urb(urb);
+		spin_lock_irqsave(&p->lock, flags);
+		if (!p->in_error)
+			p->in_error = ret == -EPERM ? -ENODEV : ret;
+		spin_unlock_irqrestore(&p->lock, flags);
+		wake_up(&p->wait);
+	}
+}
+
+static void bsk_pipe_out_complete(struct urb *urb)
+{
+	struct bsk_pipe *p = urb->context;
+
+	p->out_status = urb->status;
+	complete(&p->out_done);
+}
+
+/**
+ * bsk_pipe_init() - allocate the URBs and buffers of a pipe
+ * @p: the pipe, zeroed by the caller
+ * @udev: the device
+ * @in: bulk IN endpoint
+ * @out: bulk OUT endpoint
+ *
+ * No I/O is started.  Return: 0 or -ENOMEM.
+ */
+int bsk_pipe_init(struct bsk_pipe *p, struct usb_device *udev,
+		  const struct usb_endpoint_descriptor *in,
+		  const struct usb_endpoint_descriptor *out)
+{
+	int i;
+
+	p->udev = udev;
+	p->in_pipe = usb_rcvbulkpipe(udev, usb_endpoint_num(in));
+	p->out_pipe = usb_sndbulkpipe(udev, usb_endpoint_num(out));
+	init_usb_anchor(&p->in_anchor);
+	init_usb_anchor(&p->out_anchor);
+	init_completion(&p->out_done);
+	mutex_init(&p->io_mutex);
+	spin_lock_init(&p->lock);
+	INIT_KFIFO(p->fifo);
+	init_waitqueue_head(&p->wait);
+
+	for (i = 0; i < BSK_PIPE_IN_URBS; i++) {
+		u8 *buf;
+
+		p->in_urbs[i] = usb_alloc_urb(0, GFP_KERNEL);
+		if (!p->in_urbs[i])
+			return -ENOMEM;
+		buf = kmalloc(BSK_PIPE_IN_BUFLEN, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		usb_fill_bulk_urb(p->in_urbs[i], udev, p->in_pipe, buf,
+				  BSK_PIPE_IN_BUFLEN, bsk_pipe_in_complete, p);
+	}
+
+	p->out_urb = usb_alloc_urb(0, GFP_KERNEL);
+	if (!p->out_urb)
+		return -ENOMEM;
+	p->out_buf = kmalloc(BSK_PIPE_OUT_BUFLEN, GFP_KERNEL);
+	if (!p->out_buf)
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * bsk_pipe_start() - arm the IN URBs
+ * @p: the pipe
+ *
+ * Called from probe, so that bytes a device sends before the handshake
+ * (banners, stale replies) are collected from the first moment.
+ *
+ * Return: 0 or the submission error.
+ */
+int bsk_pipe_start(struct bsk_pipe *p)
+{
+	int i, ret;
+
+	for (i = 0; i < BSK_PIPE_IN_URBS; i++) {
+		usb_anchor_urb(p->in_urbs[i], &p->in_anchor);
+		ret = usb_submit_urb(p->in_urbs[i], GFP_KERNEL);
+		if (ret) {
+			usb_unanchor_urb(p->in_urbs[i]);
+			usb_kill_anchored_urbs(&p->in_anchor);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/**
+ * bsk_pipe_stop() - stop all I/O for good
+ * @p: the pipe
+ *
+ * Called from disconnect.  After it returns no URB of the pipe is in
+ * flight and none can be submitted again; a reader or writer waiting on
+ * the pipe returns -ENODEV.  May sleep.
+ */
+void bsk_pipe_stop(struct bsk_pipe *p)
+{
+	mutex_lock(&p->io_mutex);
+	p->dead = true;
+	mutex_unlock(&p->io_mutex);
+
+	usb_poison_anchored_urbs(&p->in_anchor);
+	usb_poison_anchored_urbs(&p->out_anchor);
+	wake_up(&p->wait);
+}
+
+/**
+ * bsk_pipe_free() - free what bsk_pipe_init() allocated
+ * @p: the pipe, stopped (or never started)
+ */
+void bsk_pipe_free(struct bsk_pipe *p)
+{
+	int i;
+
+	for (i = 0; i < BSK_PIPE_IN_URBS; i++) {
+		if (!p->in_urbs[i])
+			continue;
+		kfree(p->in_urbs[i]->transfer_buffer);
+		usb_free_urb(p->in_urbs[i]);
+	}
+	usb_free_urb(p->out_urb);
+	kfree(p->out_buf);
+}
+
+/**
+ * bsk_pipe_is_dead() - has disconnect stopped the pipe?
+ * @p: the pipe
+ *
+ * Return: true once bsk_pipe_stop() has run.
+ */
+bool bsk_pipe_is_dead(struct bsk_pipe *p)
+{
+	bool dead;
+
+	mutex_lock(&p->io_mutex);
+	dead = p->dead;
+	mutex_unlock(&p->io_mutex);
+	return dead;
+}
+
+/**
+ * bsk_pipe_write() - write bytes to the bulk OUT endpoint
+ * @p: the pipe
+ * @buf: bytes to send
+ * @len: how many, at most %BSK_PIPE_OUT_BUFLEN
+ * @timeout_ms: deadline for the transfer
+ *
+ * Sleeps until the transfer completed, the deadline passed (the URB is
+ * then killed) or the device went away.  Only one writer at a time.
+ *
+ * Return: 0, -ETIMEDOUT, -ENODEV once disconnected, or the URB's status.
+ */
+int bsk_pipe_write(struct bsk_pipe *p, const u8 *buf, size_t len,
+		   unsigned int timeout_ms)
+{
+	unsigned long left;
+	int ret;
+
+	if (WARN_ON(len > BSK_PIPE_OUT_BUFLEN))
+		return -EINVAL;
+
+	mutex_lock(&p->io_mutex);
+	if (p->dead) {
+		mutex_unlock(&p->io_mutex);
+		return -ENODEV;
+	}
+	memcpy(p->out_buf, buf, len);
+	usb_fill_bulk_urb(p->out_urb, p->udev, p->out_pipe, p->out_buf, len,
+			  bsk_pipe_out_complete, p);
+	reinit_completion(&p->out_done);
+	usb_anchor_urb(p->out_urb, &p->out_anchor);
+	ret = usb_submit_urb(p->out_urb, GFP_KERNEL);
+	if (ret)
+		usb_unanchor_urb(p->out_urb);
+	mutex_unlock(&p->io_mutex);
+	if (ret)
+		return ret == -EPERM ? -ENODEV : ret;
+
+	left = wait_for_completion_timeout(&p->out_done,
+					   msecs_to_jiffies(timeout_ms));
+	if (!left) {
+		usb_kill_urb(p->out_urb);
+		return -ETIMEDOUT;
+	}
+
+	switch (p->out_status) {
+	case 0:
+		return p->out_urb->actual_length == len ? 0 : -EIO;
+	case -ENOENT:
+	case -ECONNRESET:
+	case -ESHUTDOWN:
+		return -ENODEV;
+	default:
+		return p->out_status;
+	}
+}
+
+static bool bsk_pipe_readable(struct bsk_pipe *p)
+{
+	bool ret;
+
+	spin_lock_irq(&p->lock);
+	ret = !kfifo_is_empty(&p->fifo) || p->in_error;
+	spin_unlock_irq(&p->lock);
+	return ret || READ_ONCE(p->dead);
+}
+
+/**
+ * bsk_pipe_getc() - take the next received byte
+ * @p: the pipe
+ * @c: where to store it
+ * @deadline: absolute deadline in jiffies
+ *
+ * Bytes queued before an error are still delivered first.
+ *
+ * Return: 0, -ETIMEDOUT, -ENODEV once disconnected, or the sticky IN
+ * error (-EPIPE for a stalled endpoint).
+ */
+int bsk_pipe_getc(struct bsk_pipe *p, u8 *c, unsigned long deadline)
+{
+	for (;;) {
+		long left;
+		int err;
+
+		spin_lock_irq(&p->lock);
+		if (kfifo_get(&p->fifo, c)) {
+			spin_unlock_irq(&p->lock);
+			return 0;
+		}
+		err = p->in_error;
+		spin_unlock_irq(&p->lock);
+
+		if (READ_ONCE(p->dead))
+			return -ENODEV;
+		if (err)
+			return err == -EPIPE ? -EPIPE : -ENODEV;
+
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		wait_event_timeout(p->wait, bsk_pipe_readable(p), left);
+	}
+}
+
+/**
+ * bsk_pipe_read() - read exactly @len bytes
+ * @p: the pipe
+ * @buf: destination
+ * @len: how many
+ * @deadline: absolute deadline in jiffies, for all of them
+ *
+ * Return: 0 or the error of bsk_pipe_getc().
+ */
+int bsk_pipe_read(struct bsk_pipe *p, u8 *buf, size_t len,
+		  unsigned long deadline)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < len; i++) {
+		ret = bsk_pipe_getc(p, &buf[i], deadline);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
+ * bsk_pipe_flush() - discard every byte received so far
+ * @p: the pipe
+ *
+ * Return: how many bytes were discarded.
+ */
+unsigned int bsk_pipe_flush(struct bsk_pipe *p)
+{
+	unsigned int n;
+
+	spin_lock_irq(&p->lock);
+	n = kfifo_len(&p->fifo);
+	kfifo_reset(&p->fifo);
+	spin_unlock_irq(&p->lock);
+	return n;
+}

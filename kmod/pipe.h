@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bootshake: a byte pipe over a pair of bulk endpoints.
+ */
+#ifndef _BOOTSHAKE_PIPE_H
+#define _BOOTSHAKE_PIPE_H
+
+#include <linux/completion.h>
+#include <linux/kfifo.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/usb.h>
+#include <linux/wait.h>
+
+#define BSK_PIPE_IN_URBS	4
+#define BSK_PIPE_IN_BUFLEN	512
+#define BSK_PIPE_OUT_BUFLEN	64
+#define BSK_PIPE_FIFO_SIZE	2048
+
+/**
+ * struct bsk_pipe - IN bytes as a stream, OUT writes with a deadline
+ * @udev: the device (not referenced here; the owner holds a reference)
+ * @in_pipe: bulk IN pipe
+ * @out_pipe: bulk OUT pipe
+ * @in_urbs: IN URBs, armed from bsk_pipe_start() until bsk_pipe_stop()
+ * @in_anchor: anchors the armed IN URBs
+ * @out_urb: the one OUT URB; only the handshake work item writes
+ * @out_anchor: anchors @out_urb while in flight
+ * @out_buf: DMA-able buffer of @out_urb
+ * @out_done: completed by @out_urb's completion handler
+ * @out_status: status of the last OUT transfer
+ * @io_mutex: orders submissions against bsk_pipe_stop()
+ * @dead: set by bsk_pipe_stop(); no URB is submitted afterwards
+ * @lock: protects @fifo, @in_error, @dropped
+ * @fifo: received bytes not read yet
+ * @in_error: sticky IN error (negative errno) that stopped the IN side
+ * @dropped: bytes lost because @fifo was full
+ * @wait: woken when bytes arrive, on IN errors and by bsk_pipe_stop()
+ */
+struct bsk_pipe {
+	struct usb_device *udev;
+	unsigned int in_pipe;
+	unsigned int out_pipe;
+	struct urb *in_urbs[BSK_PIPE_IN_URBS];
+	struct usb_anchor in_anchor;
+	struct urb *out_urb;
+	struct usb_anchor out_anchor;
+	u8 *out_buf;
+	struct completion out_done;
+	int out_status;
+	struct mutex io_mutex;		/* @dead vs submissions */
+	bool dead;
+	spinlock_t lock;		/* @fifo, @in_error, @dropped */
+	DECLARE_KFIFO(fifo, u8, BSK_PIPE_FIFO_SIZE);
+	int in_error;
+	unsigned int dropped;
+	wait_queue_head_t wait;
+};
+
+int bsk_pipe_init(struct bsk_pipe *p, struct usb_device *udev,
+		  const struct usb_endpoint_descriptor *in,
+		  const struct usb_endpoint_descriptor *out);
+int bsk_pipe_start(struct bsk_pipe *p);
+void bsk_pipe_stop(struct bsk_pipe *p);
+void bsk_pipe_free(struct bsk_pipe *p);
+int bsk_pipe_write(struct bsk_pipe *p, const u8 *buf, size_t len,
+		   unsigned int timeout_ms);
+int bsk_pipe_getc(struct bsk_pipe *p, u8 *c, unsigned long deadline);
+int bsk_pipe_read(struct bsk_pipe *p, u8 *buf, size_t len,
+		  unsigned long deadline);
+unsigned int bsk_pipe_flush(struct bsk_pipe *p);
+bool bsk_pipe_is_dead(struct bsk_pipe *p);
+
+#endif /* _BOOTSHAKE_PIPE_H */

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bootshake: take download-mode devices away from generic drivers.
+ *
+ * cdc_acm carries modaliases for 0e8d:0003 and 0e8d:2000 and matches every
+ * CDC ACM comm interface; option matches the BROM data interface.  On a
+ * real machine udev loads all matching modules, so which driver binds
+ * first is a race, and a driver registered earlier always wins a device
+ * plugged later.  The modprobe.d softdep shipped with bootshake makes it
+ * load first when it can; this file covers the rest: whenever any driver
+ * binds a USB interface whose device is in our ID table, and once at load,
+ * a work item unbinds the foreign driver from that device's interfaces and
+ * attaches bootshake.  The download window is seconds long, the takeover
+ * takes milliseconds.  Module parameter "takeover=0" turns it off.
+ */
+
+#include <linux/device.h>
+#include <linux/slab.h>
+
+#include "bootshake.h"
+
+bool bsk_takeover = true;
+
+#define BSK_TAKEOVER_MAX	32
+
+struct bsk_takeover_scan {
+	struct usb_interface *intfs[BSK_TAKEOVER_MAX];
+	unsigned int n;
+};
+
+static DEFINE_MUTEX(bsk_takeover_lock);
+static struct usb_interface *bsk_takeover_current;
+
+static void bsk_takeover_workfn(struct work_struct *work);
+static DECLARE_WORK(bsk_takeover_work, bsk_takeover_workfn);
+
+static bool bsk_foreign(struct usb_interface *intf)
+{
+	struct device_driver *drv = READ_ONCE(intf->dev.driver);
+
+	return drv && drv != &bsk_usb_driver.driver;
+}
+
+static bool bsk_has_foreign(struct usb_host_config *config)
+{
+	unsigned int i;
+
+	for (i = 0; i < config->desc.bNumInterfaces; i++) {
+		if (config->interface[i] && bsk_foreign(config->interface[i]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Called under the USB bus list lock: only collect the interfaces that
+ * match our table while a foreign driver holds part of their device.
+ */
+static int bsk_takeover_collect(struct usb_device *udev, void *data)
+{
+	struct bsk_takeover_scan *scan = data;
+	struct usb_host_config *config = udev->actconfig;
+	unsigned int i;
+
+	if (!config || !bsk_has_foreign(config))
+		return 0;
+
+	for (i = 0; i < config->desc.bNumInterfaces; i++) {
+		struct usb_interface *intf = config->interface[i];
+
+		if (!intf || !usb_match_id(intf, bsk_ids) ||
+		    READ_ONCE(intf->dev.driver) == &bsk_usb_driver.driver)
+			continue;
+		if (scan->n == BSK_TAKEOVER_MAX)
+			return 0;
+		/* The interface does not pin its parent: hold both. */
+		usb_get_dev(udev);
+		scan->intfs[scan->n++] = usb_get_intf(intf);
+	}
+	return 0;
+}
+
+static void bsk_takeover_one(struct usb_interface *intf)
+{
+	struct usb_device *udev = interface_to_usbdev(intf);
+	struct usb_host_config *config;
+	unsigned int i;
+	int ret;
+
+	/*
+	 * Unbind foreign drivers from every interface of the device: cdc_acm
+	 * holds comm and data, option may hold the data interface alone.
+	 * Like a driver releasing an interface, hold the device lock.
+	 */
+	usb_lock_device(udev);
+	config = udev->actconfig;
+	for (i = 0; config && i < config->desc.bNumInterfaces; i++) {
+		struct usb_interface *sib = config->interface[i];
+		struct device_driver *drv;
+
+		if (!sib)
+			continue;
+		drv = READ_ONCE(sib->dev.driver);
+		if (!drv || drv == &bsk_usb_driver.driver)
+			continue;
+		dev_info(&sib->dev, "taking over from %s\n", drv->name);
+		device_release_driver(&sib->dev);
+	}
+	usb_unlock_device(udev);
+
+	/* device_driver_attach() takes the device lock itself. */
+	WRITE_ONCE(bsk_takeover_current, intf);
+	ret = device_driver_attach(&bsk_usb_driver.driver, &intf->dev);
+	WRITE_ONCE(bsk_takeover_current, NULL);
+	if (ret && ret != -EBUSY)
+		dev_warn(&intf->dev, "takeover failed: %d\n", ret);
+}
+
+static void bsk_takeover_workfn(struct work_struct *work)
+{
+	struct bsk_takeover_scan *scan;
+	unsigned int i;
+
+	scan = kzalloc(sizeof(*scan), GFP_KERNEL);
+	if (!scan)
+		return;
+
+	usb_for_each_dev(scan, bsk_takeover_collect);
+
+	mutex_lock(&bsk_takeover_lock);
+	for (i = 0; i < scan->n; i++) {
+		if (bsk_takeover)
+			bsk_takeover_one(scan->intfs[i]);
+		usb_put_dev(interface_to_usbdev(scan->intfs[i]));
+		usb_put_intf(scan->intfs[i]);
+	}
+	mutex_unlock(&bsk_takeover_lock);
+	kfree(scan);
+}
+
+/**
+ * bsk_takeover_pending() - is this probe a takeover?
+ * @intf: the interface being probed
+ *
+ * Return: true when bsk_takeover_one() is attaching bootshake to @intf.
+ */
+bool bsk_takeover_pending(struct usb_interface *intf)
+{
+	return READ_ONCE(bsk_takeover_current) == intf;
+}
+
+static int bsk_takeover_notify(struct notifier_block *nb,
+			       unsigned long action, void *data)
+{
+	struct device *dev = data;
+
+	if (action == BUS_NOTIFY_BOUND_DRIVER && bsk_takeover &&
+	    dev->driver != &bsk_usb_driver.driver)
+		schedule_work(&bsk_takeover_work);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block bsk_takeover_nb = {
+	.notifier_call = bsk_takeover_notify,
+};
+
+/**
+ * bsk_takeover_init() - watch driver binding, take over existing devices
+ *
+ * Call after usb_register().  Return: 0 or a negative errno.
+ */
+int bsk_takeover_init(void)
+{
+	int ret;
+
+	/* usb_bus_type is not exported; usb_register() set our bus to it. */
+	ret = bus_register_notifier(bsk_usb_driver.driver.bus,
+				    &bsk_takeover_nb);
+	if (ret)
+		return ret;
+	if (bsk_takeover)
+		schedule_work(&bsk_takeover_work);
+	return 0;
+}
+
+/**
+ * bsk_takeover_exit() - stop watching; no takeover runs afterwards
+ */
+void bsk_takeover_exit(void)
+{
+	bus_unregister_notifier(bsk_usb_driver.driver.bus, &bsk_takeover_nb);
+	cancel_work_sync(&bsk_takeover_work);
+}

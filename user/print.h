@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bootshake CLI: the one place that writes output, human or JSON.
+ */
+#ifndef BOOTSHAKE_USER_PRINT_H
+#define BOOTSHAKE_USER_PRINT_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "dev.h"
+
+struct json_object;
+
+/* -j: JSON on stdout for everything, errors included */
+extern bool bs_json;
+
+/*
+ * An error: "bootshake: <msg>[ (kernel: <kmsg>)]" on stderr, or
+ * {"error": {"errno": N, "name": "E...", "message": "...",
+ *  "kernel_message": "..."}} on stdout. @err is an errno, either sign.
+ */
+void print_error(int err, const char *kmsg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "bootshake: warning: ..." on stderr, in both modes */
+void print_warning(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Fill @obj (or a new object if NULL) with the device's fields. */
+struct json_object *bs_dev_json(const struct bs_dev *dev,
+				struct json_object *obj);
+
+/* list: a table, or a JSON array (pretty) */
+void print_dev_list(const struct bs_dev_list *list);
+/* show: a block of "key: value" lines, or one JSON object (pretty) */
+void print_dev(const struct bs_dev *dev);
+
+/*
+ * monitor: one line per event, flushed. @event is "add", "change",
+ * "remove" or "exists"; @dev may be NULL for events without a device
+ * ("resync"), then @note says what happened.
+ */
+void print_event(const char *event, const struct bs_dev *dev,
+		 const struct timespec *ts, const char *note);
+
+/* "2026-11-25T01:02:03.123456Z" */
+void format_timestamp(const struct timespec *ts, char *buf, size_t len);
+
+#endif /* BOOTSHAKE_USER_PRINT_H */
