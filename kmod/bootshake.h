@@ -121,8 +121,7 @@ struct bsk_dev *bsk_dev_get_by_id(u32 id);
 void bsk_dev_put(struct bsk_dev *bdev);
 void bsk_dev_snapshot(struct bsk_dev *bdev, struct bsk_status *st);
 int bsk_devs_walk(unsigned long *cursor,
-			   int (*fn)(struct bsk_dev *bdev, void *arg),
-			   void *arg);
+		  int (*fn)(struct bsk_dev *bdev, void *arg), void *arg);
 int bsk_dev_init(void);
 void bsk_dev_exit(void);
 

@@ -162,8 +162,7 @@ struct bsk_dev *bsk_dev_get_by_id(u32 id)
  * Return: the non-zero value of @fn, or 0 when the walk completed.
  */
 int bsk_devs_walk(unsigned long *cursor,
-			   int (*fn)(struct bsk_dev *bdev, void *arg),
-			   void *arg)
+		  int (*fn)(struct bsk_dev *bdev, void *arg), void *arg)
 {
 	struct bsk_dev *bdev;
 	unsigned long id;

@@ -364,3 +364,76 @@ const char *bs_errno_name(int err, char *buf, size_t len)
 	snprintf(buf, len, "unknown-%d", err);
 	return buf;
 }
+
+/* --- requests ------------------------------------------------------- */
+
+struct collect {
+	struct bs_dev_list	*list;
+	char			why[160];
+};
+
+static int collect_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct collect *c = arg;
+	struct bs_dev dev;
+	int ret;
+
+	ret = bs_dev_parse(nlh, &dev, c->why, sizeof(c->why));
+	if (ret)
+		return ret;
+	ret = bs_dev_list_add(c->list, &dev);
+	if (ret) {
+		bs_dev_clear(&dev);
+		snprintf(c->why, sizeof(c->why), "out of memory");
+	}
+	return ret;
+}
+
+int bs_dev_dump(struct bs_nl *nl, struct bs_dev_list *list,
+		char *why, size_t whylen)
+{
+	struct collect c = { .list = list };
+	struct nl_msg *msg;
+	int ret;
+
+	msg = bs_nl_msg(nl, BOOTSHAKE_CMD_DEV_GET, NLM_F_DUMP);
+	if (!msg)
+		return -ENOMEM;
+	ret = bs_nl_request(nl, msg, collect_cb, &c);
+	if (ret)
+		snprintf(why, whylen, "%s", c.why);
+	else
+		bs_dev_list_sort(list);
+	return ret;
+}
+
+int bs_dev_get(struct bs_nl *nl, uint32_t id, struct bs_dev *dev,
+	       char *why, size_t whylen)
+{
+	struct bs_dev_list list = { 0 };
+	struct collect c = { .list = &list };
+	struct nl_msg *msg;
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	msg = bs_nl_msg(nl, BOOTSHAKE_CMD_DEV_GET, 0);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, BOOTSHAKE_A_DEV_ID, id) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	ret = bs_nl_request(nl, msg, collect_cb, &c);
+	if (ret) {
+		snprintf(why, whylen, "%s", c.why);
+	} else if (list.n != 1) {
+		snprintf(why, whylen, "kernel sent %zu devices for one id",
+			 list.n);
+		ret = list.n ? -EBADMSG : -ENOENT;
+	} else {
+		*dev = list.v[0];
+		list.n = 0;
+	}
+	bs_dev_list_free(&list);
+	return ret;
+}

@@ -71,4 +71,16 @@ const char *bs_errno_name(int err, char *buf, size_t len);
 
 #define BS_NAME_LEN	24
 
+struct bs_nl;
+
+/*
+ * All devices, sorted by id. On a failure reply the kernel's words are in
+ * nl->ext; on a malformed reply @why explains (err -EBADMSG).
+ */
+int bs_dev_dump(struct bs_nl *nl, struct bs_dev_list *list,
+		char *why, size_t whylen);
+/* One device by id; -ENOENT/-ENODEV (from the kernel) if there is none. */
+int bs_dev_get(struct bs_nl *nl, uint32_t id, struct bs_dev *dev,
+	       char *why, size_t whylen);
+
 #endif /* BOOTSHAKE_USER_DEV_H */

@@ -293,10 +293,10 @@ void print_dev_list(const struct bs_dev_list *list)
 
 	/* the last column is not padded; REASON only when something failed */
 	for (c = 0; c < COL_REASON; c++) {
-		bool last = c == COL_SYNC && !any_reason;
-
-		printf(last ? "%s" : "%-*s  ", last ? 0 : (int)width[c],
-		       col_head[c]);
+		if (c == COL_SYNC && !any_reason)
+			printf("%s", col_head[c]);
+		else
+			printf("%-*s  ", (int)width[c], col_head[c]);
 	}
 	if (any_reason)
 		printf("%s", col_head[COL_REASON]);
@@ -376,13 +376,14 @@ void format_timestamp(const struct timespec *ts, char *buf, size_t len)
 
 	gmtime_r(&ts->tv_sec, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06ldZ", day, ts->tv_nsec / 1000);
+	snprintf(buf, len, "%.20s.%06dZ", day,
+		 (int)(ts->tv_nsec / 1000 % 1000000));
 }
 
 void print_event(const char *event, const struct bs_dev *dev,
 		 const struct timespec *ts, const char *note)
 {
-	char when[48], a[CELL_LEN], b[BS_NAME_LEN];
+	char when[64], a[CELL_LEN], b[BS_NAME_LEN];
 
 	format_timestamp(ts, when, sizeof(when));
 

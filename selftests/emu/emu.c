@@ -207,6 +207,20 @@ int emu_parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* snprintf() that reports truncation instead of warning about it */
+static int pathf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 /* write a string to a configfs/sysfs attribute */
 static int write_attr(const char *dir, const char *attr, const char *val)
 {
@@ -214,7 +228,7 @@ static int write_attr(const char *dir, const char *attr, const char *val)
 	ssize_t n;
 	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	pathf(path, sizeof(path), "%s/%s", dir, attr);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -477,7 +491,7 @@ static void update_speed(struct emu_ctx *ctx)
 {
 	char path[256], speed[64];
 
-	snprintf(path, sizeof(path), "/sys/class/udc/%s/current_speed",
+	pathf(path, sizeof(path), "/sys/class/udc/%s/current_speed",
 		 ctx->udc);
 	if (read_attr(path, speed, sizeof(speed)))
 		strcpy(speed, "unknown");
@@ -1040,7 +1054,7 @@ static void rmdir_children(const char *dir, bool links_only)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		pathf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (de->d_type == DT_LNK)
 			unlink(path);
 		else if (de->d_type == DT_DIR && !links_only)
@@ -1059,7 +1073,7 @@ static int remove_gadget_tree(struct emu_ctx *ctx, const char *gdir)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/UDC", gdir);
+	pathf(path, sizeof(path), "%s/UDC", gdir);
 	if (!read_attr(path, udc, sizeof(udc)) && udc[0])
 		write_attr(gdir, "UDC", "\n");
 	if (ctx->mounted || access(ctx->mnt, F_OK) == 0) {
@@ -1067,7 +1081,7 @@ static int remove_gadget_tree(struct emu_ctx *ctx, const char *gdir)
 			umount2(ctx->mnt, MNT_DETACH);
 		ctx->mounted = false;
 	}
-	snprintf(path, sizeof(path), "%s/configs", gdir);
+	pathf(path, sizeof(path), "%s/configs", gdir);
 	d = opendir(path);
 	if (d) {
 		while ((de = readdir(d))) {
@@ -1075,19 +1089,19 @@ static int remove_gadget_tree(struct emu_ctx *ctx, const char *gdir)
 
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(cfg, sizeof(cfg), "%s/%s", path, de->d_name);
+			pathf(cfg, sizeof(cfg), "%s/%s", path, de->d_name);
 			rmdir_children(cfg, true);
-			snprintf(sub, sizeof(sub), "%s/strings", cfg);
+			pathf(sub, sizeof(sub), "%s/strings", cfg);
 			rmdir_children(sub, false);
 			rmdir(cfg);
 		}
 		closedir(d);
 	}
-	snprintf(path, sizeof(path), "%s/functions", gdir);
+	pathf(path, sizeof(path), "%s/functions", gdir);
 	rmdir_children(path, false);
-	snprintf(path, sizeof(path), "%s/strings", gdir);
+	pathf(path, sizeof(path), "%s/strings", gdir);
 	rmdir_children(path, false);
-	snprintf(path, sizeof(path), "%s/os_desc", gdir);
+	pathf(path, sizeof(path), "%s/os_desc", gdir);
 	rmdir_children(path, true);
 	if (rmdir(gdir) && errno != ENOENT) {
 		warnx("cannot remove %s: %s", gdir, strerror(errno));
@@ -1100,7 +1114,7 @@ static int mkdir_p(const char *path)
 {
 	char tmp[256], *s;
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
+	pathf(tmp, sizeof(tmp), "%s", path);
 	for (s = tmp + 1; *s; s++) {
 		if (*s != '/')
 			continue;
@@ -1170,7 +1184,7 @@ static int gadget_setup(struct emu_ctx *ctx)
 
 	if (mkdir(ctx->func_dir, 0755))
 		CHECK(-errno, ctx->func_dir);
-	snprintf(path, sizeof(path), "%s/configs/c.1", ctx->gadget_dir);
+	pathf(path, sizeof(path), "%s/configs/c.1", ctx->gadget_dir);
 	if (mkdir(path, 0755))
 		CHECK(-errno, path);
 	snprintf(val, sizeof(val), "%u", p->max_power);
@@ -1184,7 +1198,7 @@ static int gadget_setup(struct emu_ctx *ctx)
 		CHECK(-errno, "mount functionfs");
 	ctx->mounted = true;
 
-	snprintf(path, sizeof(path), "%s/ep0", ctx->mnt);
+	pathf(path, sizeof(path), "%s/ep0", ctx->mnt);
 	ctx->ep0 = open(path, O_RDWR | O_CLOEXEC);
 	if (ctx->ep0 < 0)
 		CHECK(-errno, path);
@@ -1199,7 +1213,7 @@ static int gadget_setup(struct emu_ctx *ctx)
 	CHECK(write_all(ctx->ep0, &strs, sizeof(strs)), "writing strings");
 
 	for (i = 1; i <= EMU_MAX_EPS; i++) {
-		snprintf(path, sizeof(path), "%s/ep%d", ctx->mnt, i);
+		pathf(path, sizeof(path), "%s/ep%d", ctx->mnt, i);
 		if (access(path, F_OK))
 			break;
 		ctx->ep[i] = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -1375,17 +1389,17 @@ int main(int argc, char **argv)
 	if (strlen(ctx->udc) > 32 || strchr(ctx->udc, '/'))
 		goto bad;
 
-	snprintf(ctx->tag, sizeof(ctx->tag), "bsk_%s", ctx->udc);
+	pathf(ctx->tag, sizeof(ctx->tag), "bsk_%s", ctx->udc);
 	for (s = ctx->tag; *s; s++)
 		if (*s == '.' || *s == '-')
 			*s = '_';
-	snprintf(ctx->gadget_dir, sizeof(ctx->gadget_dir), "%s/%s",
+	pathf(ctx->gadget_dir, sizeof(ctx->gadget_dir), "%s/%s",
 		 CONFIGFS_GADGETS, ctx->tag);
-	snprintf(ctx->func_dir, sizeof(ctx->func_dir), "%s/functions/ffs.%s",
+	pathf(ctx->func_dir, sizeof(ctx->func_dir), "%s/functions/ffs.%s",
 		 ctx->gadget_dir, ctx->tag);
-	snprintf(ctx->link_path, sizeof(ctx->link_path),
+	pathf(ctx->link_path, sizeof(ctx->link_path),
 		 "%s/configs/c.1/ffs.%s", ctx->gadget_dir, ctx->tag);
-	snprintf(ctx->mnt, sizeof(ctx->mnt), "%s/%s", RUN_DIR, ctx->udc);
+	pathf(ctx->mnt, sizeof(ctx->mnt), "%s/%s", RUN_DIR, ctx->udc);
 
 	/* splitmix64 of the seed, never 0 */
 	ctx->rng = (uint64_t)seed + 0x9E3779B97F4A7C15ull;

@@ -68,6 +68,11 @@ stage1() {
 	mount -t proc proc /newroot/proc || stage1_fail "mount /proc"
 	mount -t sysfs sysfs /newroot/sys || stage1_fail "mount /sys"
 	mount -t devtmpfs devtmpfs /newroot/dev || stage1_fail "mount /dev"
+	# What udev/systemd would add: /dev/fd (bash process substitution) etc.
+	ln -s /proc/self/fd /newroot/dev/fd
+	ln -s /proc/self/fd/0 /newroot/dev/stdin
+	ln -s /proc/self/fd/1 /newroot/dev/stdout
+	ln -s /proc/self/fd/2 /newroot/dev/stderr
 	mkdir -p /newroot/dev/pts /newroot/dev/shm
 	mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/dev/shm

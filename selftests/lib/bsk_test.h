@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the bootshake selftests: emulated devices, the helper CLI's
+ * JSON output and the kernel log.  Tests run inside the QEMU guest (see
+ * selftests/vm/run-vm.sh), as root, with bootshake.ko loaded.
+ *
+ * Deadlines: every timeout a test waits for is written as the time the
+ * step takes on real hardware or a quiet machine, multiplied by
+ * bsk_scale(), which reads BSK_TIME_SCALE (run-vm.sh sets it for TCG).
+ */
+#ifndef BSK_TEST_H
+#define BSK_TEST_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+/** struct bsk_emu - one running bsk-emu process, one emulated device */
+struct bsk_emu {
+	pid_t pid;
+	int out_fd;		/* its stdout, where "ready" appears */
+	int in_fd;		/* its stdin; closing it stops it */
+	char udc[32];
+	char path[32];		/* USB path of the device it plays */
+};
+
+/** struct bsk_mon - one running "bootshake -j monitor --dump" */
+struct bsk_mon {
+	pid_t pid;
+	int fd;
+	char buf[65536];
+	size_t len;
+};
+
+int bsk_scale(void);
+long long bsk_now_ms(void);
+const char *bsk_repo(void);
+
+/* Emulator: start on @udc with NULL-terminated --fault list; wait "ready". */
+int bsk_emu_start(struct bsk_emu *emu, const char *personality,
+		  const char *udc, const char *const *faults);
+/* Start without waiting for "ready" (devices that never enable). */
+int bsk_emu_spawn(struct bsk_emu *emu, const char *personality,
+		  const char *udc, const char *const *faults);
+/* Stop (unplug) and reap; returns its exit status or -1. */
+int bsk_emu_stop(struct bsk_emu *emu);
+/* Wait for the emulator to exit by itself (e.g. unplug fault). */
+int bsk_emu_wait_exit(struct bsk_emu *emu, int timeout_ms);
+/* USB path (e.g. "1-1") of the device a gadget on @udc shows the host. */
+int bsk_udc_path(const char *udc, char *path, size_t len);
+
+int bsk_mon_start(struct bsk_mon *mon);
+void bsk_mon_stop(struct bsk_mon *mon);
+/*
+ * Wait for a monitor line about @path whose "event" is one of @events
+ * (comma-separated, NULL = any) and whose "state" is one of @states
+ * (comma-separated, NULL = any).  Returns the object (caller puts) or NULL
+ * on timeout.  Lines for other devices are skipped.
+ */
+json_object *bsk_mon_wait(struct bsk_mon *mon, const char *path,
+			  const char *events, const char *states,
+			  int timeout_ms);
+
+/* Run the helper with args (NULL-terminated); parse stdout as JSON. */
+json_object *bsk_cli_json(int *exit_status, const char *arg, ...);
+/* Find the device with "path" == @path in a JSON array (borrowed ref). */
+json_object *bsk_json_find_path(json_object *arr, const char *path);
+const char *bsk_json_str(json_object *obj, const char *key);
+long long bsk_json_int(json_object *obj, const char *key, long long dflt);
+bool bsk_json_bool(json_object *obj, const char *key);
+
+/* Run a command (argv style, NULL-terminated); return its exit status. */
+int bsk_run(const char *arg, ...);
+int bsk_modprobe_bootshake(void);
+int bsk_rmmod_bootshake(void);
+int bsk_set_param(const char *name, const char *value);
+
+/* Kernel log: remember the end, later look for splats after it. */
+int bsk_kmsg_mark(void);
+/* Returns the number of splat lines since the mark, printing them. */
+int bsk_kmsg_splats(int fd);
+
+/* Kernel uevents (NETLINK_KOBJECT_UEVENT), to wait for driver binds. */
+int bsk_uevent_open(void);
+/*
+ * Wait for a uevent whose ACTION is @action and DEVPATH ends in @devpath_end
+ * with all of the NULL-terminated "KEY=value" strings in @props.
+ * Returns 0 when seen, -1 on timeout.
+ */
+int bsk_uevent_wait(int fd, const char *action, const char *devpath_end,
+		    const char *const *props, int timeout_ms);
+/* Name of the driver bound to the USB interface @intf ("1-1:1.0"), or "". */
+const char *bsk_intf_driver(const char *intf, char *buf, size_t len);
+
+#endif /* BSK_TEST_H */

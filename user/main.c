@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bootshake - list, show and monitor devices of the bootshake module
+ * over its "bootshake" generic netlink family.
+ *
+ * Exit status: 0 success, 1 error (usage errors included),
+ * 2 "monitor --timeout" expired before "--count" events.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bootshake.h>
+
+#include "bootshake.h"
+#include "dev.h"
+#include "nl.h"
+#include "print.h"
+
+#ifndef BOOTSHAKE_VERSION
+#define BOOTSHAKE_VERSION	"0.1"
+#endif
+
+static int cmd_list(int argc, char **argv);
+static int cmd_show(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{
+		.name	 = "list",
+		.args	 = "",
+		.handler = cmd_list,
+		.help	 = "List all devices bound to bootshake.\n"
+			   "Human: a table; JSON: an array of device objects.",
+	},
+	{
+		.name	 = "show",
+		.args	 = "DEV",
+		.handler = cmd_show,
+		.help	 = "Show one device by id or USB path.\n"
+			   "DEV is a numeric id or a USB path such as 1-1.2.\n"
+			   "Human: one \"key: value\" line per field; JSON: one\n"
+			   "device object. An unknown DEV is an error (ENOENT).",
+	},
+	{
+		.name	 = "monitor",
+		.args	 = "[--dump] [--count N] [--timeout SECS]",
+		.handler = cmd_monitor,
+		.help	 = "Print device events as they happen.\n"
+			   "One line per event (add, change, remove) with a UTC\n"
+			   "timestamp. JSON: one compact device object per\n"
+			   "line plus \"event\", \"timestamp\" and \"time_ns\".\n"
+			   "  --dump          first print the current devices as\n"
+			   "                  \"exists\" events (subscribes first, so\n"
+			   "                  nothing is missed in between)\n"
+			   "  --count N       exit 0 after N add/change/remove events\n"
+			   "  --timeout SECS  stop after SECS (fractions allowed): exit 2\n"
+			   "                  if --count was given and not reached, else 0\n"
+			   "If the kernel drops events (ENOBUFS), a \"resync\" event is\n"
+			   "printed and the device list is re-read as \"exists\" events.",
+	},
+	{
+		.name	 = "help",
+		.args	 = "[COMMAND]",
+		.handler = cmd_help,
+		.help	 = "Print this help, or the help of one command.",
+	},
+};
+
+#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+
+static const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: bootshake [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Options:\n"
+		"  -j, --json      JSON output on stdout (errors too)\n"
+		"  -h, --help      print this help\n"
+		"  -V, --version   print the version\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < NCMDS; i++) {
+		const char *h = cmds[i].help;
+		int n;
+
+		/* first line of the help only; "help COMMAND" has the rest */
+		n = fprintf(f, "  %s%s%s", cmds[i].name,
+			    cmds[i].args[0] ? " " : "", cmds[i].args);
+		if (n > 22)
+			n = fprintf(f, "\n") - 1;
+		fprintf(f, "%*s%.*s\n", 24 - n, "", (int)strcspn(h, "\n"), h);
+	}
+	fprintf(f,
+		"\n"
+		"Exit status: 0 ok, 1 error, 2 monitor timed out before --count.\n"
+		"See \"bootshake help COMMAND\" for details.\n");
+}
+
+void bs_cmd_usage(const char *name, bool to_stderr)
+{
+	const struct cmd *c = find_cmd(name);
+	FILE *f = to_stderr ? stderr : stdout;
+
+	if (!c)
+		return;
+	fprintf(f, "Usage: bootshake [-j] %s%s%s\n\n%s\n", c->name,
+		c->args[0] ? " " : "", c->args, c->help);
+}
+
+int bs_open(struct bs_nl *nl)
+{
+	int ret = bs_nl_open(nl);
+
+	if (ret == -ENOENT)
+		print_error(ret, NULL,
+			    "generic netlink family \"%s\" not found (is the bootshake module loaded?)",
+			    BOOTSHAKE_FAMILY_NAME);
+	else if (ret)
+		print_error(ret, NULL, "cannot open generic netlink socket: %s",
+			    strerror(-ret));
+	return ret;
+}
+
+void bs_report(const struct bs_nl *nl, int err, const char *why,
+	       const char *what)
+{
+	const struct bs_nl_extack *ext = &nl->ext;
+	char extra[128] = "";
+
+	if (err == -EBADMSG && why && why[0]) {
+		print_error(err, NULL, "%s: malformed reply from the kernel: %s",
+			    what, why);
+		return;
+	}
+	if (ext->miss_type >= 0)
+		snprintf(extra, sizeof(extra), " (missing attribute %s)",
+			 bs_nl_attr_name(ext->miss_type));
+	else if (ext->bad_attr >= 0)
+		snprintf(extra, sizeof(extra), " (bad attribute %s)",
+			 bs_nl_attr_name(ext->bad_attr));
+	print_error(err, ext->msg, "%s: %s%s", what, strerror(-err), extra);
+}
+
+static void kernel_warning(const struct bs_nl *nl)
+{
+	if (nl->ext.warning && nl->ext.msg[0])
+		print_warning("kernel: %s", nl->ext.msg);
+}
+
+/*
+ * Per-command options. Only -j and -h here; monitor has its own table.
+ * Returns -1 to go on, otherwise the exit code.
+ */
+static int simple_opts(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			bs_json = true;
+			break;
+		case 'h':
+			bs_cmd_usage(argv[0], false);
+			return BS_EXIT_OK;
+		default:
+			print_error(EINVAL, NULL, "%s: unknown option \"%s\"",
+				    argv[0], argv[optind - 1]);
+			return BS_EXIT_ERROR;
+		}
+	}
+	return -1;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct bs_dev_list list = { 0 };
+	struct bs_nl nl;
+	char why[160] = "";
+	int ret;
+
+	ret = simple_opts(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (optind < argc) {
+		print_error(EINVAL, NULL, "list: unexpected argument \"%s\"",
+			    argv[optind]);
+		return BS_EXIT_ERROR;
+	}
+
+	if (bs_open(&nl))
+		return BS_EXIT_ERROR;
+	ret = bs_dev_dump(&nl, &list, why, sizeof(why));
+	if (ret) {
+		bs_report(&nl, ret, why, "list");
+	} else {
+		kernel_warning(&nl);
+		print_dev_list(&list);
+	}
+	bs_dev_list_free(&list);
+	bs_nl_close(&nl);
+	return ret ? BS_EXIT_ERROR : BS_EXIT_OK;
+}
+
+/* A DEV of only digits is an id, anything else a USB path. */
+static bool parse_id(const char *s, uint32_t *id)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return false;
+	*id = v;
+	return true;
+}
+
+static int show_by_path(struct bs_nl *nl, const char *path)
+{
+	struct bs_dev_list list = { 0 };
+	char why[160] = "";
+	size_t i;
+	int ret;
+
+	ret = bs_dev_dump(nl, &list, why, sizeof(why));
+	if (ret) {
+		bs_report(nl, ret, why, "show");
+		goto out;
+	}
+	ret = -ENOENT;
+	for (i = 0; i < list.n; i++) {
+		if (list.v[i].path && !strcmp(list.v[i].path, path)) {
+			print_dev(&list.v[i]);
+			ret = 0;
+			break;
+		}
+	}
+	if (ret)
+		print_error(ret, NULL, "no device at USB path \"%s\"", path);
+out:
+	bs_dev_list_free(&list);
+	return ret;
+}
+
+static int show_by_id(struct bs_nl *nl, uint32_t id)
+{
+	struct bs_dev dev;
+	char why[160] = "";
+	int ret;
+
+	ret = bs_dev_get(nl, id, &dev, why, sizeof(why));
+	if (ret == -ENOENT || ret == -ENODEV) {
+		/* one errno for "no such device", whatever the kernel picked */
+		print_error(ENOENT, nl->ext.msg, "no device with id %u", id);
+		return -ENOENT;
+	}
+	if (ret) {
+		bs_report(nl, ret, why, "show");
+		return ret;
+	}
+	kernel_warning(nl);
+	print_dev(&dev);
+	bs_dev_clear(&dev);
+	return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	struct bs_nl nl;
+	uint32_t id;
+	int ret;
+
+	ret = simple_opts(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (optind + 1 != argc) {
+		print_error(EINVAL, NULL, optind == argc ?
+			    "show: missing DEV (a device id or USB path)" :
+			    "show: too many arguments");
+		return BS_EXIT_ERROR;
+	}
+
+	if (bs_open(&nl))
+		return BS_EXIT_ERROR;
+	if (parse_id(argv[optind], &id))
+		ret = show_by_id(&nl, id);
+	else
+		ret = show_by_path(&nl, argv[optind]);
+	bs_nl_close(&nl);
+	return ret ? BS_EXIT_ERROR : BS_EXIT_OK;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	int ret;
+
+	ret = simple_opts(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (optind == argc) {
+		usage(stdout);
+		return BS_EXIT_OK;
+	}
+	if (!find_cmd(argv[optind])) {
+		print_error(EINVAL, NULL, "help: unknown command \"%s\"",
+			    argv[optind]);
+		return BS_EXIT_ERROR;
+	}
+	bs_cmd_usage(argv[optind], false);
+	return BS_EXIT_OK;
+}
+
+static void version(void)
+{
+	if (bs_json) {
+		printf("{\"version\": \"%s\", \"family\": \"%s\", \"family_version\": %d}\n",
+		       BOOTSHAKE_VERSION, BOOTSHAKE_FAMILY_NAME,
+		       BOOTSHAKE_FAMILY_VERSION);
+		return;
+	}
+	printf("bootshake %s (genl family \"%s\" version %d)\n",
+	       BOOTSHAKE_VERSION, BOOTSHAKE_FAMILY_NAME,
+	       BOOTSHAKE_FAMILY_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json",	no_argument, NULL, 'j' },
+		{ "help",	no_argument, NULL, 'h' },
+		{ "version",	no_argument, NULL, 'V' },
+		{ }
+	};
+	bool want_help = false, want_version = false;
+	const struct cmd *cmd;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			bs_json = true;
+			break;
+		case 'h':
+			want_help = true;
+			break;
+		case 'V':
+			want_version = true;
+			break;
+		default:
+			print_error(EINVAL, NULL, "unknown option \"%s\" (try --help)",
+				    argv[optind - 1]);
+			return BS_EXIT_ERROR;
+		}
+	}
+	if (want_help) {
+		usage(stdout);
+		return BS_EXIT_OK;
+	}
+	if (want_version) {
+		version();
+		return BS_EXIT_OK;
+	}
+	if (optind == argc) {
+		if (bs_json)
+			print_error(EINVAL, NULL, "no command given (try --help)");
+		else
+			usage(stderr);
+		return BS_EXIT_ERROR;
+	}
+
+	cmd = find_cmd(argv[optind]);
+	if (!cmd) {
+		print_error(EINVAL, NULL, "unknown command \"%s\" (try --help)",
+			    argv[optind]);
+		return BS_EXIT_ERROR;
+	}
+	return cmd->handler(argc - optind, argv + optind);
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bootshake CLI: "monitor", device events from the "monitor" group.
+ *
+ * Two sockets: one joined to the group and read with poll()/recvmsg(),
+ * one for dumps (--dump and resync after ENOBUFS). The group is joined
+ * before the first dump, so an event that races with the dump shows up
+ * after it instead of being lost.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netlink/genl/genl.h>
+
+#include <linux/bootshake.h>
+
+#include "bootshake.h"
+#include "dev.h"
+#include "nl.h"
+#include "print.h"
+
+/* Room for a few thousand notifications before the kernel drops any. */
+#define MON_RCVBUF	(4 << 20)
+
+struct mon {
+	struct bs_nl	ntf;		/* subscribed */
+	struct bs_nl	req;		/* dumps */
+	unsigned long	count;		/* 0: no limit */
+	unsigned long	seen;		/* add/change/remove printed */
+};
+
+static volatile sig_atomic_t mon_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	mon_stop = 1;
+}
+
+static const char *event_name(uint8_t cmd)
+{
+	switch (cmd) {
+	case BOOTSHAKE_CMD_DEV_ADD_NTF:		return "add";
+	case BOOTSHAKE_CMD_DEV_CHANGE_NTF:	return "change";
+	case BOOTSHAKE_CMD_DEV_DEL_NTF:		return "remove";
+	default:				return NULL;
+	}
+}
+
+static int mon_ntf(const struct nlmsghdr *nlh, void *arg)
+{
+	struct mon *m = arg;
+	const struct genlmsghdr *g;
+	struct timespec ts;
+	struct bs_dev dev;
+	const char *ev;
+	char why[160];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+		return 0;
+	g = NLMSG_DATA(nlh);
+	ev = event_name(g->cmd);
+	if (!ev)
+		return 0;	/* a newer kernel's event: not ours to print */
+
+	if (bs_dev_parse(nlh, &dev, why, sizeof(why))) {
+		print_warning("ignoring malformed \"%s\" event: %s", ev, why);
+		return 0;
+	}
+	print_event(ev, &dev, &ts, NULL);
+	bs_dev_clear(&dev);
+
+	m->seen++;
+	return m->count && m->seen >= m->count ? 1 : 0;
+}
+
+static int mon_dump(struct mon *m)
+{
+	struct bs_dev_list list = { 0 };
+	struct timespec ts;
+	char why[160] = "";
+	size_t i;
+	int ret;
+
+	ret = bs_dev_dump(&m->req, &list, why, sizeof(why));
+	if (ret) {
+		bs_report(&m->req, ret, why, "monitor: device dump");
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (i = 0; i < list.n; i++)
+		print_event("exists", &list.v[i], &ts, NULL);
+out:
+	bs_dev_list_free(&list);
+	return ret;
+}
+
+static int mon_resync(struct mon *m)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	print_warning("kernel dropped events (ENOBUFS, receive buffer %u bytes); re-reading the device list",
+		      m->ntf.rx_buf);
+	print_event("resync", NULL, &ts,
+		    "events were lost (ENOBUFS); current devices follow as \"exists\"");
+	/* what is queued is older than the dump; the dump supersedes it */
+	bs_nl_drain(&m->ntf);
+	return mon_dump(m);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int parse_count(const char *s, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (!*s || *s == '-')
+		return -EINVAL;
+	*out = strtoul(s, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
+static int parse_secs(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(*out) || *out < 0 ||
+	    *out > INT_MAX / 1000)
+		return -EINVAL;
+	return 0;
+}
+
+static int mon_loop(struct mon *m, double timeout)
+{
+	int64_t deadline = -1;
+	int ret;
+
+	if (timeout >= 0)
+		deadline = mono_ms() + (int64_t)(timeout * 1000 + 0.5);
+
+	while (!mon_stop) {
+		int wait = -1;
+
+		if (m->count && m->seen >= m->count)
+			return BS_EXIT_OK;
+		if (deadline >= 0) {
+			int64_t left = deadline - mono_ms();
+
+			if (left < 0)
+				left = 0;
+			wait = left;
+		}
+
+		ret = bs_nl_recv_ntf(&m->ntf, wait, mon_ntf, m);
+		if (ret == 0 && deadline >= 0 && mono_ms() >= deadline)
+			return m->count && m->seen < m->count ?
+			       BS_EXIT_TIMEOUT : BS_EXIT_OK;
+		if (ret >= 0 || ret == -EINTR)
+			continue;
+		if (ret == -ENOBUFS) {
+			if (mon_resync(m))
+				return BS_EXIT_ERROR;
+			continue;
+		}
+		if (ret == -EMSGSIZE) {
+			print_warning("dropped an oversized netlink message");
+			continue;
+		}
+		print_error(ret, NULL, "monitor: receive failed: %s",
+			    strerror(-ret));
+		return BS_EXIT_ERROR;
+	}
+	return BS_EXIT_OK;
+}
+
+int cmd_monitor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "dump",	no_argument,		NULL, 'd' },
+		{ "count",	required_argument,	NULL, 'c' },
+		{ "timeout",	required_argument,	NULL, 't' },
+		{ }
+	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct mon m = { 0 };
+	double timeout = -1;
+	bool dump = false;
+	int c, ret;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:jhdc:t:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			bs_json = true;
+			break;
+		case 'h':
+			bs_cmd_usage(argv[0], false);
+			return BS_EXIT_OK;
+		case 'd':
+			dump = true;
+			break;
+		case 'c':
+			if (parse_count(optarg, &m.count)) {
+				print_error(EINVAL, NULL,
+					    "monitor: --count wants a number, not \"%s\"",
+					    optarg);
+				return BS_EXIT_ERROR;
+			}
+			break;
+		case 't':
+			if (parse_secs(optarg, &timeout)) {
+				print_error(EINVAL, NULL,
+					    "monitor: --timeout wants seconds, not \"%s\"",
+					    optarg);
+				return BS_EXIT_ERROR;
+			}
+			break;
+		case ':':
+			print_error(EINVAL, NULL, "monitor: %s needs a value",
+				    argv[optind - 1]);
+			return BS_EXIT_ERROR;
+		default:
+			print_error(EINVAL, NULL,
+				    "monitor: unknown option \"%s\"",
+				    argv[optind - 1]);
+			return BS_EXIT_ERROR;
+		}
+	}
+	if (optind < argc) {
+		print_error(EINVAL, NULL, "monitor: unexpected argument \"%s\"",
+			    argv[optind]);
+		return BS_EXIT_ERROR;
+	}
+
+	/* no SA_RESTART: poll() must return so that we can exit cleanly */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (bs_open(&m.ntf))
+		return BS_EXIT_ERROR;
+	ret = bs_nl_subscribe(&m.ntf, BOOTSHAKE_MCGRP_MONITOR, MON_RCVBUF);
+	if (ret) {
+		print_error(ret, NULL,
+			    "monitor: cannot join multicast group \"%s\": %s",
+			    BOOTSHAKE_MCGRP_MONITOR, strerror(-ret));
+		goto out_ntf;
+	}
+	if (bs_open(&m.req)) {
+		ret = -ENOENT;
+		goto out_ntf;
+	}
+
+	if (dump && mon_dump(&m)) {
+		ret = BS_EXIT_ERROR;
+		goto out;
+	}
+	ret = mon_loop(&m, timeout);
+out:
+	bs_nl_close(&m.req);
+	bs_nl_close(&m.ntf);
+	return ret;
+out_ntf:
+	bs_nl_close(&m.ntf);
+	return BS_EXIT_ERROR;
+}
