@@ -1,5 +1,5 @@
-/work/main/user/dev.o: /work/main/user/dev.c \
- /usr/include/libnl3/netlink/attr.h /usr/include/libnl3/netlink/netlink.h \
+dev.o: /work/main/user/dev.c /usr/include/libnl3/netlink/attr.h \
+ /usr/include/libnl3/netlink/netlink.h \
  /usr/include/libnl3/netlink/netlink-compat.h \
  /usr/include/libnl3/netlink/version.h \
  /usr/include/libnl3/netlink/errno.h /usr/include/libnl3/netlink/types.h \

@@ -124,7 +124,7 @@ void bs_cmd_usage(const char *name, bool to_stderr)
 
 int bs_open(struct bs_nl *nl)
 {
-	int ret = bs_nl_open(nl);
+	int ret = bs_nl_open(nl, BOOTSHAKE_FAMILY_NAME);
 
 	if (ret == -ENOENT)
 		print_error(ret, NULL,

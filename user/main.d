@@ -1,4 +1,4 @@
-/work/main/user/main.o: /work/main/user/main.c \
+main.o: /work/main/user/main.c \
  /work/main/user/../include/uapi/linux/bootshake.h \
  /work/main/user/bootshake.h /work/main/user/nl.h \
  /usr/include/libnl3/netlink/msg.h /usr/include/libnl3/netlink/netlink.h \

@@ -1,4 +1,4 @@
-/work/main/user/monitor.o: /work/main/user/monitor.c \
+monitor.o: /work/main/user/monitor.c \
  /usr/include/libnl3/netlink/genl/genl.h \
  /usr/include/libnl3/netlink/netlink.h \
  /usr/include/libnl3/netlink/netlink-compat.h \

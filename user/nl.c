@@ -102,12 +102,13 @@ static int nlerr_to_errno(int nlerr)
 	}
 }
 
-int bs_nl_open(struct bs_nl *nl)
+int bs_nl_open(struct bs_nl *nl, const char *name)
 {
 	int one = 1;
 	int fd, ret;
 
 	memset(nl, 0, sizeof(*nl));
+	nl->name = name;
 	nl->mcgrp = -1;
 	nl->ext.bad_attr = -1;
 	nl->ext.miss_type = -1;
@@ -127,7 +128,7 @@ int bs_nl_open(struct bs_nl *nl)
 	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 
-	ret = genl_ctrl_resolve(nl->sk, BOOTSHAKE_FAMILY_NAME);
+	ret = genl_ctrl_resolve(nl->sk, name);
 	if (ret < 0) {
 		ret = -nlerr_to_errno(ret);
 		goto err_free;
@@ -369,7 +370,7 @@ int bs_nl_subscribe(struct bs_nl *nl, const char *group, int rcvbuf)
 	socklen_t len;
 	int ret, val;
 
-	ret = genl_ctrl_resolve_grp(nl->sk, BOOTSHAKE_FAMILY_NAME, group);
+	ret = genl_ctrl_resolve_grp(nl->sk, nl->name, group);
 	if (ret < 0)
 		return -nlerr_to_errno(ret);
 	nl->mcgrp = ret;

@@ -1,5 +1,4 @@
-/work/main/user/nl.o: /work/main/user/nl.c \
- /usr/include/libnl3/netlink/netlink.h \
+nl.o: /work/main/user/nl.c /usr/include/libnl3/netlink/netlink.h \
  /usr/include/libnl3/netlink/netlink-compat.h \
  /usr/include/libnl3/netlink/version.h \
  /usr/include/libnl3/netlink/errno.h /usr/include/libnl3/netlink/types.h \

@@ -25,6 +25,7 @@ struct bs_nl_extack {
 
 struct bs_nl {
 	struct nl_sock		*sk;
+	const char		*name;		/* genl family name */
 	int			family;		/* genl family id */
 	int			mcgrp;		/* joined group id, -1 if none */
 	struct bs_nl_extack	ext;
@@ -38,10 +39,11 @@ struct bs_nl {
 typedef int (*bs_nl_msg_fn)(const struct nlmsghdr *nlh, void *arg);
 
 /*
- * Connect, enable extended acks and resolve the bootshake family.
+ * Connect, enable extended acks and resolve family @name (the CLI always
+ * passes BOOTSHAKE_FAMILY_NAME; test_nl uses "nlctrl").
  * Returns 0 or negative errno; -ENOENT means the family is not registered.
  */
-int bs_nl_open(struct bs_nl *nl);
+int bs_nl_open(struct bs_nl *nl, const char *name);
 void bs_nl_close(struct bs_nl *nl);
 
 /* A request with the genl header filled in; add attributes, then send. */

@@ -151,7 +151,10 @@ stage2() {
 	t0=$(uptime_s)
 	ctl "BSK-CMD-START uptime=$t0"
 	# "$@" may start with NAME=VALUE words: host BSK_* variables passed on.
-	env -i PATH="$PATH" HOME=/tmp TMPDIR=/tmp LC_ALL=C.UTF-8 TERM=dumb \
+	# The deadline ends the command a little before the host kills the VM,
+	# so that the kernel log of a hung run still gets out.
+	timeout -k 5 "$BSK_DEADLINE" \
+		env -i PATH="$PATH" HOME=/tmp TMPDIR=/tmp LC_ALL=C.UTF-8 TERM=dumb \
 		BSK_KO="$BSK_KO" BSK_REPO="$BSK_REPO" BSK_MODDIR="$BSK_MODDIR" \
 		BSK_KVER="$(uname -r)" BSK_TIME_SCALE="$BSK_TIME_SCALE" \
 		BSK_DUMMY_NUM="$BSK_DUMMY_NUM" BSK_IN_VM=1 \
@@ -159,6 +162,15 @@ stage2() {
 	rc=$?
 	t1=$(uptime_s)
 	ctl "BSK-CMD-END uptime=$t1"
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a }')
+		if [ "$elapsed" -ge "$((BSK_DEADLINE - 1))" ]; then
+			ctl "BSK-TIMEOUT after ${elapsed}s (deadline ${BSK_DEADLINE}s)"
+			ctl "BSK-PS-BEGIN"
+			ps -eo pid,ppid,stat,wchan:32,etimes,args >/dev/ttyS2 2>&1
+			ctl "BSK-PS-END"
+		fi
+	fi
 
 	# kmemleak (debug kernels only): force a scan so leaks reach dmesg.
 	if [ -d /sys/kernel/debug ] &&

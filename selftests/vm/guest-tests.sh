@@ -59,9 +59,17 @@ for prog in "$@"; do
 	fi
 
 	before=$(klog | wc -l)
-	timeout --kill-after=10 "$PROG_TIMEOUT" "$prog" </dev/null 2>&1 |
-		tee "$tmp/out" | sed -u 's/^/# /'
-	rc=${PIPESTATUS[0]}
+	# (In a subshell with stderr closed: bash's "Segmentation fault" job
+	# notice would otherwise break the TAP stream; we report it ourselves.)
+	(
+		timeout --kill-after=10 "$PROG_TIMEOUT" "$prog" </dev/null 2>&1 |
+			tee "$tmp/out" | sed -u 's/^/# /'
+		exit "${PIPESTATUS[0]}"
+	) 2>/dev/null
+	rc=$?
+	if [ "$rc" -gt 128 ] && [ "$rc" -ne 137 ]; then
+		echo "# $name: killed by signal $((rc - 128)) ($(kill -l "$((rc - 128))" 2>/dev/null || echo '?'))"
+	fi
 	klog >"$tmp/klog"
 	now=$(wc -l <"$tmp/klog")
 	# Fewer lines than before: the ring buffer wrapped; look at all of it.

@@ -208,6 +208,8 @@ build_initramfs() {
 		cpio --null -o -H newc -R 0:0 --quiet) | gzip -6 >"$tmp/initramfs.cpio.gz"
 	mv -f "$tmp/initramfs.cpio.gz" "$out"
 	rm -rf "$tmp"
+	# Drop images of older init scripts for this ABI.
+	find "$CACHE/initramfs" -maxdepth 1 -name "$abi-*.cpio.gz" ! -path "$out" -delete
 	printf '%s\n' "$out"
 }
 
@@ -298,6 +300,14 @@ rm -f "$OUT/console.log" "$OUT/guest-output.log" "$OUT/control.log"
 
 BASE_INITRD=$(build_initramfs "$KVER" "$MODDIR")
 
+# The guest stops CMD itself at DEADLINE seconds (counted from its start,
+# which is a few seconds after qemu's) so the kernel log of a hung run is
+# dumped; the host timeout stays the hard limit.
+margin=$((TIMEOUT / 10))
+[ "$margin" -ge 15 ] || margin=15
+DEADLINE=$((TIMEOUT - margin))
+[ "$DEADLINE" -ge 1 ] || DEADLINE=$TIMEOUT
+
 # The per-run job: a POSIX sh fragment appended to the initramfs as a
 # second cpio archive (the kernel unpacks concatenated archives).
 {
@@ -308,6 +318,7 @@ BASE_INITRD=$(build_initramfs "$KVER" "$MODDIR")
 	echo "BSK_KVER=$(shq "$KVER")"
 	echo "BSK_DUMMY_NUM=$DUMMY_NUM"
 	echo "BSK_TIME_SCALE=$TIME_SCALE"
+	echo "BSK_DEADLINE=$DEADLINE"
 	printf 'set --'
 	while IFS= read -r name; do
 		case $RESERVED_ENV in *" $name "*) continue ;; esac
@@ -352,6 +363,7 @@ STAGE2=$(marker 'BSK-STAGE2 uptime=' "$OUT/control.log")
 CMD_START=$(marker 'BSK-CMD-START uptime=' "$OUT/control.log")
 CMD_END=$(marker 'BSK-CMD-END uptime=' "$OUT/control.log")
 RESULT=$(marker 'BSK-RESULT exit=' "$OUT/control.log")
+GUEST_TIMEOUT=$(marker 'BSK-TIMEOUT ' "$OUT/control.log")
 FAIL=$(marker 'BSK-FAIL ' "$OUT/control.log")
 
 # The dmesg dump, for the splat scan.
@@ -372,6 +384,10 @@ status=1
 if [ "$QRC" -eq 124 ] || [ "$QRC" -eq 137 ]; then
 	log "FAIL: guest timed out after $TIMEOUT s (command started: ${CMD_START:-no})"
 	show_console
+elif [ -n "$GUEST_TIMEOUT" ]; then
+	log "FAIL: guest timed out after $TIMEOUT s (the guest stopped the command $GUEST_TIMEOUT)"
+	log "guest processes at the deadline:"
+	sed -n '/^BSK-PS-BEGIN/,/^BSK-PS-END/p' "$OUT/control.log" | grep -v '^BSK-' >&2 || true
 elif [ -n "$FAIL" ]; then
 	log "FAIL: guest setup failed: $FAIL"
 	show_console

@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install every Debian package bootshake needs to build, test and demo,
+# and unpack the parts of Debian's linux-source-6.1 that the build uses
+# (kselftest_harness.h, checkpatch.pl and its include/ for CamelCase
+# seeding).  Idempotent: does nothing when everything is there.
+#
+#   scripts/deps.sh [--check]     --check: only report what is missing
+set -euo pipefail
+
+CACHE=${BSK_CACHE:-/var/cache/bootshake}
+SRC_PKG=linux-source-6.1
+PKGS=(
+	build-essential make gcc pkg-config
+	linux-headers-amd64 linux-image-amd64
+	qemu-system-x86 busybox-static cpio kmod xz-utils
+	libnl-3-dev libnl-genl-3-dev libjson-c-dev
+	"$SRC_PKG" sparse python3-ply
+	dfu-util
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+
+src_dir=$CACHE/src/$SRC_PKG
+src_ok=false
+[ -f "$src_dir/.bsk-extracted" ] && src_ok=true
+
+if [ "${1:-}" = --check ]; then
+	[ ${#missing[@]} -eq 0 ] && $src_ok && exit 0
+	echo "missing: ${missing[*]} $($src_ok || echo "$SRC_PKG (unpacked)")"
+	exit 1
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	[ "$(id -u)" = 0 ] || { echo "deps: need root to install packages" >&2; exit 1; }
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The guest kernel image must match the headers the module is built with.
+abi=$(basename "$(ls -d /usr/src/linux-headers-*-amd64 | sort -V | tail -n1)")
+abi=${abi#linux-headers-}
+if [ ! -e "/boot/vmlinuz-$abi" ]; then
+	echo "deps: installing linux-image-$abi to match the headers"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "linux-image-$abi" >/dev/null
+fi
+
+if ! $src_ok; then
+	echo "deps: unpacking parts of $SRC_PKG into $src_dir"
+	mkdir -p "$CACHE/src"
+	tar -C "$CACHE/src" -xf /usr/src/$SRC_PKG.tar.xz \
+		"$SRC_PKG/include" "$SRC_PKG/scripts" \
+		"$SRC_PKG/tools/testing/selftests/kselftest_harness.h" \
+		"$SRC_PKG/tools/testing/selftests/kselftest.h"
+	touch "$src_dir/.bsk-extracted"
+fi
