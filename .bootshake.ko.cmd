@@ -1,1 +1,0 @@
-cmd_/work/main/bootshake.ko := ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T arch/x86/module.lds -o /work/main/bootshake.ko /work/main/bootshake.o /work/main/bootshake.mod.o;  true
