@@ -36,6 +36,9 @@ void bs_report(const struct bs_nl *nl, int err, const char *why,
 /* Shared option parsing: -j/--json and -h/--help are accepted anywhere. */
 void bs_cmd_usage(const char *name, bool to_stderr);
 
+/* The option getopt_long() just refused ('?' or ':'), for messages. */
+const char *bad_opt(char **argv, int c);
+
 int cmd_monitor(int argc, char **argv);
 
 #endif /* BOOTSHAKE_USER_BOOTSHAKE_H */

@@ -394,12 +394,20 @@ int bs_dev_dump(struct bs_nl *nl, struct bs_dev_list *list,
 {
 	struct collect c = { .list = list };
 	struct nl_msg *msg;
-	int ret;
+	int tries = 3, ret;
 
-	msg = bs_nl_msg(nl, BOOTSHAKE_CMD_DEV_GET, NLM_F_DUMP);
-	if (!msg)
-		return -ENOMEM;
-	ret = bs_nl_request(nl, msg, collect_cb, &c);
+	/*
+	 * A dump that raced with a change says so (NLM_F_DUMP_INTR): take
+	 * it again, a few times, before settling for what we have.
+	 */
+	do {
+		bs_dev_list_free(list);
+		msg = bs_nl_msg(nl, BOOTSHAKE_CMD_DEV_GET, NLM_F_DUMP);
+		if (!msg)
+			return -ENOMEM;
+		ret = bs_nl_request(nl, msg, collect_cb, &c);
+	} while (!ret && nl->dump_intr && --tries);
+
 	if (ret)
 		snprintf(why, whylen, "%s", c.why);
 	else

@@ -162,6 +162,19 @@ static void kernel_warning(const struct bs_nl *nl)
 		print_warning("kernel: %s", nl->ext.msg);
 }
 
+/* The option getopt just refused, for the error message. */
+const char *bad_opt(char **argv, int c)
+{
+	static char buf[3];
+
+	/* ':' (missing value): optind is past the option, long or short */
+	if (c != ':' && optopt) {
+		snprintf(buf, sizeof(buf), "-%c", optopt);
+		return buf;
+	}
+	return argv[optind - 1];
+}
+
 /*
  * Per-command options. Only -j and -h here; monitor has its own table.
  * Returns -1 to go on, otherwise the exit code.
@@ -187,7 +200,7 @@ static int simple_opts(int argc, char **argv)
 			return BS_EXIT_OK;
 		default:
 			print_error(EINVAL, NULL, "%s: unknown option \"%s\"",
-				    argv[0], argv[optind - 1]);
+				    argv[0], bad_opt(argv, c));
 			return BS_EXIT_ERROR;
 		}
 	}
@@ -374,7 +387,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			print_error(EINVAL, NULL, "unknown option \"%s\" (try --help)",
-				    argv[optind - 1]);
+				    bad_opt(argv, c));
 			return BS_EXIT_ERROR;
 		}
 	}

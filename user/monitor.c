@@ -238,12 +238,12 @@ int cmd_monitor(int argc, char **argv)
 			break;
 		case ':':
 			print_error(EINVAL, NULL, "monitor: %s needs a value",
-				    argv[optind - 1]);
+				    bad_opt(argv, c));
 			return BS_EXIT_ERROR;
 		default:
 			print_error(EINVAL, NULL,
 				    "monitor: unknown option \"%s\"",
-				    argv[optind - 1]);
+				    bad_opt(argv, c));
 			return BS_EXIT_ERROR;
 		}
 	}

@@ -254,6 +254,8 @@ static int valid_cb(struct nl_msg *msg, void *arg)
 
 	if (nlh->nlmsg_type != ctx->nl->family)
 		return NL_SKIP;
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		ctx->nl->dump_intr = true;
 	ret = ctx->fn ? ctx->fn(nlh, ctx->arg) : 0;
 	if (ret < 0) {
 		ctx->err = ret;
@@ -328,6 +330,7 @@ int bs_nl_request(struct bs_nl *nl, struct nl_msg *msg,
 	int ret;
 
 	ext_reset(&nl->ext);
+	nl->dump_intr = false;
 
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb) {
@@ -446,8 +449,8 @@ int bs_nl_recv_ntf(struct bs_nl *nl, int timeout_ms,
 	if (!from_kernel)
 		return 0;
 
-	for (nlh = (const struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
-	     nlh = NLMSG_NEXT(nlh, len)) {
+	for (nlh = (const struct nlmsghdr *)buf;
+	     nlmsg_ok(nlh, len); nlh = nlmsg_next((struct nlmsghdr *)nlh, &len)) {
 		int ret;
 
 		if (nlh->nlmsg_type != nl->family)

@@ -30,6 +30,7 @@ struct bs_nl {
 	int			mcgrp;		/* joined group id, -1 if none */
 	struct bs_nl_extack	ext;
 	unsigned int		rx_buf;		/* rcvbuf actually granted */
+	bool			dump_intr;	/* last dump had NLM_F_DUMP_INTR */
 };
 
 /*

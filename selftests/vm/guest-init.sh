@@ -105,6 +105,29 @@ dump_dmesg() {
 	ctl "BSK-DMESG-END"
 }
 
+# Just before the deadline, record what user space is doing: the processes
+# and the kernel stacks of those not running (blocked in a driver?).
+deadline_watchdog() {
+	[ "$BSK_DEADLINE" -gt 3 ] || return 0
+	sleep "$((BSK_DEADLINE - 2))"
+	{
+		echo "BSK-PS-BEGIN"
+		ps --ppid 2 -p 2 --deselect -o pid,ppid,stat,wchan:32,etimes,args
+		for st in /proc/[0-9]*/stat; do
+			pid=${st#/proc/}
+			pid=${pid%/stat}
+			read -r _ comm state ppid _ <"$st" 2>/dev/null || continue
+			# Skip kernel threads and running tasks.
+			if [ "$pid" = 2 ] || [ "$ppid" = 2 ] || [ "$state" = R ]; then
+				continue
+			fi
+			echo "-- $pid $comm state $state:"
+			cat "/proc/$pid/stack" 2>/dev/null
+		done
+		echo "BSK-PS-END"
+	} >/dev/ttyS2 2>&1
+}
+
 uptime_s() {
 	cut -d' ' -f1 /proc/uptime
 }
@@ -153,6 +176,8 @@ stage2() {
 	# "$@" may start with NAME=VALUE words: host BSK_* variables passed on.
 	# The deadline ends the command a little before the host kills the VM,
 	# so that the kernel log of a hung run still gets out.
+	deadline_watchdog &
+	wd=$!
 	timeout -k 5 "$BSK_DEADLINE" \
 		env -i PATH="$PATH" HOME=/tmp TMPDIR=/tmp LC_ALL=C.UTF-8 TERM=dumb \
 		BSK_KO="$BSK_KO" BSK_REPO="$BSK_REPO" BSK_MODDIR="$BSK_MODDIR" \
@@ -162,13 +187,11 @@ stage2() {
 	rc=$?
 	t1=$(uptime_s)
 	ctl "BSK-CMD-END uptime=$t1"
+	kill "$wd" 2>/dev/null
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", b - a }')
 		if [ "$elapsed" -ge "$((BSK_DEADLINE - 1))" ]; then
 			ctl "BSK-TIMEOUT after ${elapsed}s (deadline ${BSK_DEADLINE}s)"
-			ctl "BSK-PS-BEGIN"
-			ps -eo pid,ppid,stat,wchan:32,etimes,args >/dev/ttyS2 2>&1
-			ctl "BSK-PS-END"
 		fi
 	fi
 

@@ -208,8 +208,9 @@ build_initramfs() {
 		cpio --null -o -H newc -R 0:0 --quiet) | gzip -6 >"$tmp/initramfs.cpio.gz"
 	mv -f "$tmp/initramfs.cpio.gz" "$out"
 	rm -rf "$tmp"
-	# Drop images of older init scripts for this ABI.
-	find "$CACHE/initramfs" -maxdepth 1 -name "$abi-*.cpio.gz" ! -path "$out" -delete
+	# Drop images of older init scripts for this ABI (not fresh ones:
+	# a concurrent run from another checkout may be about to read one).
+	find "$CACHE/initramfs" -maxdepth 1 -name "$abi-*.cpio.gz" ! -path "$out" -mmin +60 -delete
 	printf '%s\n' "$out"
 }
 
