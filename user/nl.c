@@ -60,45 +60,45 @@ const char *bs_nl_attr_name(int type)
 	return "unknown";
 }
 
-/* libnl reports its own error codes; the CLI speaks errno everywhere. */
+/* libnl has its own error codes; the CLI speaks negative errno. */
 static int nlerr_to_errno(int nlerr)
 {
 	switch (nlerr < 0 ? -nlerr : nlerr) {
 	case NLE_SUCCESS:		return 0;
-	case NLE_INTR:			return EINTR;
-	case NLE_BAD_SOCK:		return EBADF;
-	case NLE_AGAIN:			return EAGAIN;
-	case NLE_NOMEM:			return ENOMEM;
-	case NLE_EXIST:			return EEXIST;
-	case NLE_INVAL:			return EINVAL;
-	case NLE_RANGE:			return ERANGE;
-	case NLE_MSGSIZE:		return EMSGSIZE;
-	case NLE_OPNOTSUPP:		return EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT:		return EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:		return ENOENT;
-	case NLE_NOATTR:		return ENOENT;
-	case NLE_MISSING_ATTR:		return EINVAL;
-	case NLE_AF_MISMATCH:		return EPROTO;
-	case NLE_SEQ_MISMATCH:		return EPROTO;
-	case NLE_MSG_OVERFLOW:		return EMSGSIZE;
-	case NLE_MSG_TRUNC:		return EBADMSG;
-	case NLE_NOADDR:		return EADDRNOTAVAIL;
-	case NLE_SRCRT_NOSUPPORT:	return EOPNOTSUPP;
-	case NLE_MSG_TOOSHORT:		return EBADMSG;
-	case NLE_MSGTYPE_NOSUPPORT:	return EOPNOTSUPP;
-	case NLE_OBJ_MISMATCH:		return EINVAL;
-	case NLE_NOCACHE:		return ENOENT;
-	case NLE_BUSY:			return EBUSY;
-	case NLE_PROTO_MISMATCH:	return EPROTONOSUPPORT;
-	case NLE_NOACCESS:		return EACCES;
-	case NLE_PERM:			return EPERM;
-	case NLE_PKTLOC_FILE:		return ENOENT;
-	case NLE_PARSE_ERR:		return EBADMSG;
-	case NLE_NODEV:			return ENODEV;
-	case NLE_IMMUTABLE:		return EPERM;
-	case NLE_DUMP_INTR:		return EINTR;
-	case NLE_ATTRSIZE:		return ERANGE;
-	default:			return EIO;
+	case NLE_INTR:			return -EINTR;
+	case NLE_BAD_SOCK:		return -EBADF;
+	case NLE_AGAIN:			return -EAGAIN;
+	case NLE_NOMEM:			return -ENOMEM;
+	case NLE_EXIST:			return -EEXIST;
+	case NLE_INVAL:			return -EINVAL;
+	case NLE_RANGE:			return -ERANGE;
+	case NLE_MSGSIZE:		return -EMSGSIZE;
+	case NLE_OPNOTSUPP:		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:		return -EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:		return -ENOENT;
+	case NLE_NOATTR:		return -ENOENT;
+	case NLE_MISSING_ATTR:		return -EINVAL;
+	case NLE_AF_MISMATCH:		return -EPROTO;
+	case NLE_SEQ_MISMATCH:		return -EPROTO;
+	case NLE_MSG_OVERFLOW:		return -EMSGSIZE;
+	case NLE_MSG_TRUNC:		return -EBADMSG;
+	case NLE_NOADDR:		return -EADDRNOTAVAIL;
+	case NLE_SRCRT_NOSUPPORT:	return -EOPNOTSUPP;
+	case NLE_MSG_TOOSHORT:		return -EBADMSG;
+	case NLE_MSGTYPE_NOSUPPORT:	return -EOPNOTSUPP;
+	case NLE_OBJ_MISMATCH:		return -EINVAL;
+	case NLE_NOCACHE:		return -ENOENT;
+	case NLE_BUSY:			return -EBUSY;
+	case NLE_PROTO_MISMATCH:	return -EPROTONOSUPPORT;
+	case NLE_NOACCESS:		return -EACCES;
+	case NLE_PERM:			return -EPERM;
+	case NLE_PKTLOC_FILE:		return -ENOENT;
+	case NLE_PARSE_ERR:		return -EBADMSG;
+	case NLE_NODEV:			return -ENODEV;
+	case NLE_IMMUTABLE:		return -EPERM;
+	case NLE_DUMP_INTR:		return -EINTR;
+	case NLE_ATTRSIZE:		return -ERANGE;
+	default:			return -EIO;
 	}
 }
 
@@ -119,7 +119,7 @@ int bs_nl_open(struct bs_nl *nl, const char *name)
 
 	ret = genl_connect(nl->sk);
 	if (ret < 0) {
-		ret = -nlerr_to_errno(ret);
+		ret = nlerr_to_errno(ret);
 		goto err_free;
 	}
 
@@ -130,7 +130,7 @@ int bs_nl_open(struct bs_nl *nl, const char *name)
 
 	ret = genl_ctrl_resolve(nl->sk, name);
 	if (ret < 0) {
-		ret = -nlerr_to_errno(ret);
+		ret = nlerr_to_errno(ret);
 		goto err_free;
 	}
 	nl->family = ret;
@@ -345,7 +345,7 @@ int bs_nl_request(struct bs_nl *nl, struct nl_msg *msg,
 	/* nl_send_auto() adds NLM_F_REQUEST and, by default, NLM_F_ACK */
 	ret = nl_send_auto(nl->sk, msg);
 	if (ret < 0) {
-		ret = -nlerr_to_errno(ret);
+		ret = nlerr_to_errno(ret);
 		goto out;
 	}
 
@@ -356,7 +356,7 @@ int bs_nl_request(struct bs_nl *nl, struct nl_msg *msg,
 		if (ret < 0) {
 			if (ret == -NLE_INTR)
 				continue;
-			ctx.err = -nlerr_to_errno(ret);
+			ctx.err = nlerr_to_errno(ret);
 			break;
 		}
 	}
@@ -375,7 +375,7 @@ int bs_nl_subscribe(struct bs_nl *nl, const char *group, int rcvbuf)
 
 	ret = genl_ctrl_resolve_grp(nl->sk, nl->name, group);
 	if (ret < 0)
-		return -nlerr_to_errno(ret);
+		return nlerr_to_errno(ret);
 	nl->mcgrp = ret;
 
 	/* FORCE works for root beyond rmem_max; otherwise take what we get */
@@ -389,7 +389,7 @@ int bs_nl_subscribe(struct bs_nl *nl, const char *group, int rcvbuf)
 
 	ret = nl_socket_add_membership(nl->sk, nl->mcgrp);
 	if (ret < 0)
-		return -nlerr_to_errno(ret);
+		return nlerr_to_errno(ret);
 
 	ret = fcntl(fd, F_GETFL);
 	if (ret < 0 || fcntl(fd, F_SETFL, ret | O_NONBLOCK) < 0)

@@ -207,8 +207,10 @@ static bool failed(const struct bs_dev *dev)
 	       dev->state == BOOTSHAKE_STATE_FAILED;
 }
 
-enum { COL_ID, COL_PATH, COL_USB, COL_KIND, COL_STATE, COL_CHIP, COL_SYNC,
-       COL_REASON, NCOLS };
+enum {
+	COL_ID, COL_PATH, COL_USB, COL_KIND, COL_STATE, COL_CHIP, COL_SYNC,
+	COL_REASON, NCOLS
+};
 
 static const char * const col_head[NCOLS] = {
 	"ID", "PATH", "VID:PID", "KIND", "STATE", "CHIP", "SYNC", "REASON",

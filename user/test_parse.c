@@ -24,6 +24,7 @@
 #include "print.h"
 
 #define FAKE_FAMILY	0x1f
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static int failures;
 
@@ -276,7 +277,7 @@ static void test_bad(void)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct bad_case *c = &cases[i];
 		struct nl_msg *msg = new_msg(BOOTSHAKE_CMD_DEV_GET);
 		struct bs_dev dev;

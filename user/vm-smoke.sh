@@ -35,7 +35,7 @@ $BSK show 0; echo "rc=$?"
 $BSK show 9-9; echo "rc=$?"
 
 step "monitors, then plug"
-$BSK -j monitor --dump --count 3 --timeout $((20 * scale)) >"$tmp/mon.json" 2>"$tmp/mon.err" &
+$BSK -j monitor --dump --count 4 --timeout $((20 * scale)) >"$tmp/mon.json" 2>"$tmp/mon.err" &
 jmon=$!
 $BSK monitor >"$tmp/mon.txt" 2>&1 &
 hmon=$!
@@ -44,7 +44,7 @@ coproc EMU { exec selftests/emu/bsk-emu --personality mtk-brom --udc "$UDC" 2>"$
 wait $jmon; rc=$?
 echo "json monitor exit $rc:"
 cat "$tmp/mon.json" "$tmp/mon.err"
-[ $rc = 0 ] || bad "monitor --count 3 exit $rc"
+[ $rc = 0 ] || bad "monitor --count 4 exit $rc"
 python3 - "$tmp/mon.json" <<'PY' || bad "monitor JSON"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
