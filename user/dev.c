@@ -57,11 +57,19 @@ static const char * const mtk_attr_names[] = {
 static int policy_len(const struct nla_policy *p)
 {
 	switch (p->type) {
-	case NLA_U8:	return 1;
-	case NLA_U16:	return p->maxlen > 2 ? -1 : 2;
-	case NLA_U32:	return 4;
-	case NLA_U64:	return 8;
-	default:	return 0;
+	case NLA_U8:
+		return 1;
+	case NLA_U16:
+		/* -1: 2 or 4 bytes (hw_code) */
+		if (p->maxlen > 2)
+			return -1;
+		return 2;
+	case NLA_U32:
+		return 4;
+	case NLA_U64:
+		return 8;
+	default:
+		return 0;
 	}
 }
 

@@ -69,7 +69,8 @@ static const struct cmd cmds[] = {
 	},
 };
 
-#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define NCMDS		ARRAY_SIZE(cmds)
 
 static const struct cmd *find_cmd(const char *name)
 {

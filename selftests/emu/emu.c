@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <endian.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -80,6 +81,8 @@ struct emu_ctx {
 	char func_dir[320];
 	char link_path[320];
 	char mnt[256];
+	char lock_path[256];
+	int lock_fd;
 	bool verbose;
 	FILE *log;
 	int vid, pid;			/* -1: personality default */
@@ -1137,6 +1140,49 @@ static int write_all(int fd, const void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/*
+ * One emulator per UDC: an flock on /run/bsk-emu/<udc>.lock, released by
+ * the kernel however we die.  Holding it proves that a gadget tree with our
+ * name is a leftover of a dead run, never another live emulator's.
+ */
+static int take_udc_lock(struct emu_ctx *ctx)
+{
+	struct stat a, b;
+	int err, i;
+
+	err = mkdir_p(RUN_DIR);
+	if (err)
+		return err;
+	for (i = 0; i < 10; i++) {
+		ctx->lock_fd = open(ctx->lock_path,
+				    O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (ctx->lock_fd < 0)
+			return -errno;
+		if (flock(ctx->lock_fd, LOCK_EX | LOCK_NB)) {
+			err = -errno;
+			close(ctx->lock_fd);
+			ctx->lock_fd = -1;
+			return err == -EWOULDBLOCK ? -EBUSY : err;
+		}
+		/* the previous owner may have unlinked it meanwhile */
+		if (!fstat(ctx->lock_fd, &a) && !stat(ctx->lock_path, &b) &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return 0;
+		close(ctx->lock_fd);
+		ctx->lock_fd = -1;
+	}
+	return -EAGAIN;
+}
+
+static void drop_udc_lock(struct emu_ctx *ctx)
+{
+	if (ctx->lock_fd < 0)
+		return;
+	unlink(ctx->lock_path);
+	close(ctx->lock_fd);
+	ctx->lock_fd = -1;
+}
+
 #define CHECK(expr, what)						\
 	do {								\
 		err = (expr);						\
@@ -1153,6 +1199,18 @@ static int gadget_setup(struct emu_ctx *ctx)
 	char path[512], val[32];
 	uint8_t descs[1024];
 	int err, len, i;
+
+	pathf(path, sizeof(path), "/sys/class/udc/%s", ctx->udc);
+	if (access(path, F_OK)) {
+		warnx("no UDC named %s in /sys/class/udc", ctx->udc);
+		return -ENODEV;
+	}
+	err = take_udc_lock(ctx);
+	if (err) {
+		warnx("%s: %s", ctx->lock_path, err == -EBUSY ?
+		      "another bsk-emu runs on this UDC" : strerror(-err));
+		return err;
+	}
 
 	/* a stale tree from a killed run goes first */
 	if (access(ctx->gadget_dir, F_OK) == 0) {
@@ -1259,8 +1317,11 @@ static void gadget_teardown(struct emu_ctx *ctx)
 	if (ctx->ep0 >= 0)
 		close(ctx->ep0);
 	ctx->ep0 = -1;
+	if (ctx->lock_fd < 0)
+		return;		/* never touch a tree we do not own */
 	remove_gadget_tree(ctx, ctx->gadget_dir);
 	rmdir(ctx->mnt);
+	drop_udc_lock(ctx);
 	rmdir(RUN_DIR);		/* fails harmlessly while others use it */
 }
 
@@ -1337,6 +1398,7 @@ int main(int argc, char **argv)
 
 	ctx->vid = ctx->pid = -1;
 	ctx->ep0 = -1;
+	ctx->lock_fd = -1;
 	for (i = 0; i <= EMU_MAX_EPS; i++)
 		ctx->ep[i] = -1;
 	while ((opt = getopt_long(argc, argv, "p:u:s:f:l:V:P:vh", opts,
@@ -1400,6 +1462,8 @@ int main(int argc, char **argv)
 	pathf(ctx->link_path, sizeof(ctx->link_path),
 		 "%s/configs/c.1/ffs.%s", ctx->gadget_dir, ctx->tag);
 	pathf(ctx->mnt, sizeof(ctx->mnt), "%s/%s", RUN_DIR, ctx->udc);
+	pathf(ctx->lock_path, sizeof(ctx->lock_path), "%s/%s.lock", RUN_DIR,
+	      ctx->udc);
 
 	/* splitmix64 of the seed, never 0 */
 	ctx->rng = (uint64_t)seed + 0x9E3779B97F4A7C15ull;
