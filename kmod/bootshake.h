@@ -15,6 +15,7 @@
 #include <linux/bootshake.h>
 
 #include "pipe.h"
+#include "transcript.h"
 
 struct bsk_dev;
 struct sk_buff;
@@ -22,9 +23,31 @@ struct sk_buff;
 /* MediaTek identity read after the sync (see kmod/mtk.c). */
 struct bsk_mtk_ident {
 	bool has_hw_code;
+	bool has_hw_sw_ver;
+	bool has_bl_ver;
+	bool has_brom_ver;
+	bool has_target_config;
+	bool has_me_id;
+	bool has_soc_id;
+	bool has_pl_cap;
+	bool is_brom;
 	u16 hw_code;
 	u16 hw_status;
+	u16 hw_subcode;
+	u16 hw_ver;
+	u16 sw_ver;
+	u8 bl_ver;
+	u8 brom_ver;
+	u32 target_config;
+	u32 pl_cap[2];
+	u8 me_id[16];
+	u8 soc_id[32];
+	u8 watchdog;		/* enum bootshake_watchdog */
+	const char *chip;	/* static string, or NULL */
 };
+
+/* STM32 identity, owned by the stm32 kinds (kmod/stm32_*.c). */
+struct bsk_stm32_ident;
 
 /**
  * struct bsk_status - the published, user-visible state of a device
@@ -40,6 +63,8 @@ struct bsk_status {
 	int error;		/* positive errno once failed */
 	u64 sync_us;		/* probe to end of sync, 0 = not synced */
 	u64 ident_us;		/* probe to end of identity readout */
+	u32 garbage;		/* noise bytes skipped during the sync */
+	const char *error_code;	/* short reason code, static string */
 	char reason[128];
 	union {
 		struct bsk_mtk_ident mtk;
@@ -55,6 +80,8 @@ struct bsk_status {
  * @handshake: the bounded handshake; runs from the device's work item and
  *	reports through bsk_dev_set_state().  Returns when done or gone.
  * @fill: add the kind's nested identity attributes to a device message
+ * @default_policy: enum bootshake_policy when nothing else is set
+ * @uses_pipe: the kind talks over a bulk endpoint pair (struct bsk_pipe)
  *
  * Adding a kind is a new file with one of these plus its ID table lines
  * in kmod/main.c.
@@ -65,6 +92,24 @@ struct bsk_kind {
 	int (*bind)(struct bsk_dev *bdev);
 	void (*handshake)(struct bsk_dev *bdev);
 	int (*fill)(struct sk_buff *skb, const struct bsk_status *st);
+	enum bootshake_policy default_policy;
+	bool uses_pipe;
+};
+
+/**
+ * struct bsk_policy - a kind's policy as netlink reads and writes it
+ * @mode: enum bootshake_policy
+ * @arm_count: devices still to catch
+ * @arm_timeout_ms: arm: for how long; get: time left
+ * @step_ms: deadline of one protocol step
+ * @sync_ms: deadline of the whole sync
+ */
+struct bsk_policy {
+	enum bootshake_policy mode;
+	u32 arm_count;
+	u32 arm_timeout_ms;
+	u32 step_ms;
+	u32 sync_ms;
 };
 
 /**
@@ -80,6 +125,14 @@ struct bsk_kind {
  * @path: USB path, e.g. "1-1.2"
  * @probe_time: when probe() ran, the origin of sync_us
  * @work: runs the handshake
+ * @release_work: gives the interfaces up (BOOTSHAKE_CMD_RELEASE)
+ * @step_ms: deadline of one protocol step, fixed when a handshake starts
+ * @sync_ms: deadline of the whole sync, fixed when a handshake starts
+ * @ctl_lock: orders retry and release against disconnect
+ * @gone: disconnect has started; nothing may be queued any more
+ * @released: set once; disconnect then keeps the device reported
+ * @tr: the transcript
+ * @priv: the kind's private data, freed with the device (kfree)
  * @pipe: the byte pipe over the bulk endpoints
  * @lock: protects @st
  * @st: published state
@@ -96,6 +149,14 @@ struct bsk_dev {
 	char path[32];
 	ktime_t probe_time;
 	struct work_struct work;
+	struct work_struct release_work;
+	u32 step_ms;
+	u32 sync_ms;
+	struct mutex ctl_lock;		/* @gone, @released, queueing */
+	bool gone;
+	bool released;
+	struct bsk_transcript *tr;
+	void *priv;
 	struct bsk_pipe pipe;
 
 	spinlock_t lock;		/* protects @st */
@@ -105,14 +166,29 @@ struct bsk_dev {
 /* kmod/main.c */
 extern struct usb_driver bsk_usb_driver;
 extern const struct usb_device_id bsk_ids[];
+extern const struct bsk_kind *const bsk_kinds[BOOTSHAKE_KIND_MAX + 1];
+const struct bsk_kind *bsk_kind_by_name(const char *name);
+
+/* kmod/policy.c */
+int bsk_policy_init(const char *param);
+enum bootshake_policy bsk_policy_decide(const struct bsk_kind *kind);
+void bsk_policy_deadlines(const struct bsk_kind *kind, u32 *step_ms,
+			  u32 *sync_ms);
+void bsk_policy_get(enum bootshake_kind kind, struct bsk_policy *out);
+void bsk_policy_set(enum bootshake_kind kind, const struct bsk_policy *in);
+void bsk_policy_arm(enum bootshake_kind kind, u32 count, u32 timeout_ms);
+const char *bsk_policy_name(enum bootshake_policy mode);
 
 /* kmod/dev.c */
 int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 		  bool taken_over);
 void bsk_dev_disconnect(struct usb_interface *intf);
 void bsk_dev_set_state(struct bsk_dev *bdev, enum bootshake_state state);
-void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *fmt, ...)
-	__printf(3, 4);
+void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *code,
+		  const char *fmt, ...) __printf(4, 5);
+int bsk_dev_retry(struct bsk_dev *bdev);
+int bsk_dev_release(struct bsk_dev *bdev);
+void bsk_dev_usb_removed(struct usb_device *udev);
 void bsk_dev_update(struct bsk_dev *bdev,
 		    void (*fn)(struct bsk_status *st, const void *arg),
 		    const void *arg);
@@ -123,6 +199,7 @@ void bsk_dev_snapshot(struct bsk_dev *bdev, struct bsk_status *st);
 int bsk_devs_walk(unsigned long *cursor,
 		  int (*fn)(struct bsk_dev *bdev, void *arg), void *arg);
 int bsk_dev_init(void);
+void bsk_dev_drop_all(void);
 void bsk_dev_exit(void);
 
 /* Tunables (module parameters, kmod/main.c), in milliseconds. */
@@ -142,5 +219,6 @@ bool bsk_takeover_pending(struct usb_interface *intf);
 
 /* kmod/mtk.c */
 extern const struct bsk_kind bsk_mtk_brom_kind;
+extern const struct bsk_kind bsk_mtk_preloader_kind;
 
 #endif /* _BOOTSHAKE_H */

@@ -17,6 +17,7 @@
  *   the binding reference.  No state change can follow the remove event.
  */
 
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -27,12 +28,14 @@ static DEFINE_MUTEX(bsk_devs_lock);	/* publish/unpublish vs readers */
 static u32 bsk_next_id;
 static struct workqueue_struct *bsk_wq;
 
-static void bsk_dev_release(struct kref *kref)
+static void bsk_dev_free(struct kref *kref)
 {
 	struct bsk_dev *bdev = container_of(kref, struct bsk_dev, kref);
 
 	bsk_pipe_free(&bdev->pipe);
 	usb_put_dev(bdev->udev);
+	kvfree(bdev->tr);
+	kfree(bdev->priv);
 	kfree(bdev);
 }
 
@@ -42,7 +45,7 @@ static void bsk_dev_release(struct kref *kref)
  */
 void bsk_dev_put(struct bsk_dev *bdev)
 {
-	kref_put(&bdev->kref, bsk_dev_release);
+	kref_put(&bdev->kref, bsk_dev_free);
 }
 
 /**
@@ -105,15 +108,19 @@ void bsk_dev_set_state(struct bsk_dev *bdev, enum bootshake_state state)
  * bsk_dev_fail() - move a device to "failed" with an errno and a reason
  * @bdev: the device
  * @err: negative errno
+ * @code: short reason code for scripts, a static string ("no-reply")
  * @fmt: printf format of the human-readable reason
  */
-void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *fmt, ...)
+void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *code,
+		  const char *fmt, ...)
 {
 	va_list args;
 
+	bsk_tr_note(bdev->tr, "fail %s", code);
 	spin_lock(&bdev->lock);
 	bdev->st.state = BOOTSHAKE_STATE_FAILED;
 	bdev->st.error = -err;
+	bdev->st.error_code = code;
 	va_start(args, fmt);
 	vsnprintf(bdev->st.reason, sizeof(bdev->st.reason), fmt, args);
 	va_end(args);
@@ -123,12 +130,47 @@ void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *fmt, ...)
 	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_CHANGE_NTF);
 }
 
+static void bsk_reset_status_fn(struct bsk_status *st, const void *arg)
+{
+	/* A new run: forget the last run's outcome, keep the flags. */
+	st->state = BOOTSHAKE_STATE_SYNCING;
+	st->error = 0;
+	st->error_code = NULL;
+	st->reason[0] = '\0';
+	st->garbage = 0;
+}
+
 static void bsk_dev_work(struct work_struct *work)
 {
 	struct bsk_dev *bdev = container_of(work, struct bsk_dev, work);
+	int ret;
 
+	bsk_policy_deadlines(bdev->kind, &bdev->step_ms, &bdev->sync_ms);
+	bsk_dev_update(bdev, bsk_reset_status_fn, NULL);
+
+	if (bdev->kind->uses_pipe && bdev->pipe.in_error) {
+		/* A stalled endpoint from the last run: clear it first. */
+		ret = bsk_pipe_recover(&bdev->pipe);
+		if (ret) {
+			if (ret != -ENODEV)
+				bsk_dev_fail(bdev, ret, "stall",
+					     "cannot clear the stalled bulk in endpoint: %d",
+					     ret);
+			goto out;
+		}
+	}
+	bsk_tr_note(bdev->tr, "handshake start");
 	bdev->kind->handshake(bdev);
+out:
 	bsk_dev_put(bdev);
+}
+
+/* Queue the handshake with its own reference; ctl_lock held. */
+static void bsk_dev_queue(struct bsk_dev *bdev)
+{
+	kref_get(&bdev->kref);
+	if (!queue_work(bsk_wq, &bdev->work))
+		bsk_dev_put(bdev);
 }
 
 /**
@@ -192,13 +234,33 @@ static struct usb_interface *bsk_other_intf(struct bsk_dev *bdev,
 	return intf == bdev->intf ? bdev->data : bdev->intf;
 }
 
+/* Was @udev released to userspace on this connection? */
+static bool bsk_udev_released(struct usb_device *udev)
+{
+	struct bsk_dev *bdev;
+	unsigned long id;
+	bool ret = false;
+
+	mutex_lock(&bsk_devs_lock);
+	xa_for_each(&bsk_devs, id, bdev) {
+		if (bdev->udev == udev && bdev->released) {
+			ret = true;
+			break;
+		}
+	}
+	mutex_unlock(&bsk_devs_lock);
+	return ret;
+}
+
 /**
  * bsk_dev_probe() - bind a device: find its endpoints, arm IN, publish
  * @intf: the interface the USB core probes (the CDC comm interface)
  * @kind: what the ID table says the device is
  * @taken_over: the interfaces were taken from another driver
  *
- * The handshake itself runs later, from the work item.
+ * The kind's policy decides: "off" does not bind, "watch" binds and
+ * reports, "auto" (or an armed "watch") also queues the handshake, which
+ * runs later from the work item.
  *
  * Return: 0 or a negative errno; on error nothing is left bound.
  */
@@ -206,32 +268,54 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 		  bool taken_over)
 {
 	struct usb_device *udev = interface_to_usbdev(intf);
+	enum bootshake_policy policy;
 	struct bsk_dev *bdev;
+	ktime_t now = ktime_get();
 	int ret;
+
+	if (bsk_udev_released(udev))
+		return -ENODEV;		/* userspace has it on this connection */
+
+	policy = bsk_policy_decide(kind);
+	if (policy == BOOTSHAKE_POLICY_OFF)
+		return -ENODEV;
 
 	bdev = kzalloc(sizeof(*bdev), GFP_KERNEL);
 	if (!bdev)
 		return -ENOMEM;
 
-	bdev->probe_time = ktime_get();
+	bdev->probe_time = now;
 	kref_init(&bdev->kref);
 	spin_lock_init(&bdev->lock);
+	mutex_init(&bdev->ctl_lock);
 	INIT_WORK(&bdev->work, bsk_dev_work);
 	bdev->kind = kind;
 	bdev->udev = usb_get_dev(udev);
 	bdev->intf = intf;
+	bdev->data = intf;
 	strscpy(bdev->path, dev_name(&udev->dev), sizeof(bdev->path));
-	bdev->st.state = BOOTSHAKE_STATE_PROBED;
+	bdev->st.state = policy == BOOTSHAKE_POLICY_AUTO ?
+			 BOOTSHAKE_STATE_PROBED : BOOTSHAKE_STATE_WATCHING;
 	if (taken_over)
 		bdev->st.flags |= BOOTSHAKE_DEV_FLAG_TAKEN_OVER;
+
+	bdev->tr = kvzalloc(sizeof(*bdev->tr), GFP_KERNEL);
+	if (!bdev->tr) {
+		ret = -ENOMEM;
+		goto err_put;
+	}
+	bsk_tr_init(bdev->tr, now);
 
 	ret = kind->bind(bdev);
 	if (ret)
 		goto err_put;
 
-	ret = bsk_pipe_init(&bdev->pipe, udev, bdev->in_ep, bdev->out_ep);
-	if (ret)
-		goto err_put;
+	if (kind->uses_pipe) {
+		ret = bsk_pipe_init(&bdev->pipe, udev, bdev->in_ep,
+				    bdev->out_ep, bdev->tr);
+		if (ret)
+			goto err_put;
+	}
 
 	if (bdev->data != intf) {
 		ret = usb_driver_claim_interface(&bsk_usb_driver, bdev->data,
@@ -245,10 +329,12 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 	}
 	usb_set_intfdata(intf, bdev);
 
-	ret = bsk_pipe_start(&bdev->pipe);
-	if (ret) {
-		dev_err(&intf->dev, "cannot arm bulk in: %d\n", ret);
-		goto err_release;
+	if (kind->uses_pipe) {
+		ret = bsk_pipe_start(&bdev->pipe);
+		if (ret) {
+			dev_err(&intf->dev, "cannot arm bulk in: %d\n", ret);
+			goto err_release;
+		}
 	}
 
 	mutex_lock(&bsk_devs_lock);
@@ -258,13 +344,15 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 	if (ret < 0)
 		goto err_stop;
 
-	dev_info(&intf->dev, "%s bound as bootshake device %u\n", kind->name,
-		 bdev->id);
+	dev_info(&intf->dev, "%s bound as bootshake device %u, policy %s\n",
+		 kind->name, bdev->id, bsk_policy_name(policy));
 	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_ADD_NTF);
 
-	kref_get(&bdev->kref);
-	if (!queue_work(bsk_wq, &bdev->work))
-		bsk_dev_put(bdev);
+	if (policy == BOOTSHAKE_POLICY_AUTO) {
+		mutex_lock(&bdev->ctl_lock);
+		bsk_dev_queue(bdev);
+		mutex_unlock(&bdev->ctl_lock);
+	}
 	return 0;
 
 err_stop:
@@ -281,16 +369,128 @@ err_put:
 }
 
 /**
+ * bsk_dev_retry() - run the handshake again on a claimed device
+ * @bdev: the device (referenced by the caller)
+ *
+ * Return: 0 when queued, -EBUSY while a handshake runs, -ENODEV when the
+ * device is gone or released.
+ */
+int bsk_dev_retry(struct bsk_dev *bdev)
+{
+	enum bootshake_state state;
+	int ret = 0;
+
+	mutex_lock(&bdev->ctl_lock);
+	spin_lock(&bdev->lock);
+	state = bdev->st.state;
+	spin_unlock(&bdev->lock);
+
+	if (bdev->gone || bdev->released)
+		ret = -ENODEV;
+	else if (state == BOOTSHAKE_STATE_PROBED ||
+		 state == BOOTSHAKE_STATE_SYNCING ||
+		 state == BOOTSHAKE_STATE_IDENTIFYING ||
+		 work_pending(&bdev->work))
+		ret = -EBUSY;
+	else
+		bsk_dev_queue(bdev);
+	mutex_unlock(&bdev->ctl_lock);
+	return ret;
+}
+
+static void bsk_set_released_fn(struct bsk_status *st, const void *arg)
+{
+	st->state = BOOTSHAKE_STATE_RELEASED;
+}
+
+/**
+ * bsk_dev_release() - give a device up to userspace
+ * @bdev: the device (referenced by the caller)
+ *
+ * Stops all I/O (nothing is sent to the device afterwards), waits for a
+ * running handshake to end, and unbinds both interfaces so that a tool
+ * can claim them through usbfs.  The device stays reported as "released"
+ * until it leaves the bus, and is not bound again on this connection.
+ *
+ * Return: 0, or -ENODEV when it is gone or already released.
+ */
+int bsk_dev_release(struct bsk_dev *bdev)
+{
+	mutex_lock(&bdev->ctl_lock);
+	if (bdev->gone || bdev->released) {
+		mutex_unlock(&bdev->ctl_lock);
+		return -ENODEV;
+	}
+	bdev->released = true;
+	mutex_unlock(&bdev->ctl_lock);
+
+	if (bdev->kind->uses_pipe)
+		bsk_pipe_stop(&bdev->pipe);
+	if (cancel_work_sync(&bdev->work))
+		bsk_dev_put(bdev);
+	bsk_tr_note(bdev->tr, "released");
+	bsk_dev_update(bdev, bsk_set_released_fn, NULL);
+
+	/* Like a driver releasing its interface: hold the device lock. */
+	usb_lock_device(bdev->udev);
+	usb_driver_release_interface(&bsk_usb_driver, bdev->intf);
+	usb_unlock_device(bdev->udev);
+	return 0;
+}
+
+static void bsk_dev_unpublish(struct bsk_dev *bdev)
+{
+	mutex_lock(&bsk_devs_lock);
+	xa_erase(&bsk_devs, bdev->id);
+	mutex_unlock(&bsk_devs_lock);
+
+	spin_lock(&bdev->lock);
+	bdev->st.state = BOOTSHAKE_STATE_GONE;
+	spin_unlock(&bdev->lock);
+	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_DEL_NTF);
+}
+
+/**
+ * bsk_dev_usb_removed() - a USB device left the bus
+ * @udev: the device
+ *
+ * Ends the report of a device released to userspace (its binding is
+ * gone already, so disconnect() does not run for it).
+ */
+void bsk_dev_usb_removed(struct usb_device *udev)
+{
+	struct bsk_dev *bdev, *found = NULL;
+	unsigned long id;
+
+	mutex_lock(&bsk_devs_lock);
+	xa_for_each(&bsk_devs, id, bdev) {
+		if (bdev->udev == udev && bdev->released) {
+			found = bdev;
+			break;
+		}
+	}
+	mutex_unlock(&bsk_devs_lock);
+	if (!found)
+		return;
+
+	bsk_dev_unpublish(found);
+	dev_info(&udev->dev, "released bootshake device %u left the bus\n",
+		 found->id);
+	bsk_dev_put(found);	/* the binding's reference, kept on release */
+}
+
+/**
  * bsk_dev_disconnect() - unbind; the device may already be gone
  * @intf: either of the two bound interfaces
  *
  * Runs for the comm interface, the claimed data interface, on unplug, on
- * rmmod and when userspace unbinds or detaches either interface.
+ * rmmod, on release and when userspace unbinds or detaches an interface.
  */
 void bsk_dev_disconnect(struct usb_interface *intf)
 {
 	struct bsk_dev *bdev = usb_get_intfdata(intf);
 	struct usb_interface *other;
+	bool released;
 
 	/* The sibling's disconnect is already tearing this device down. */
 	if (!bdev)
@@ -301,22 +501,24 @@ void bsk_dev_disconnect(struct usb_interface *intf)
 	if (other)
 		usb_set_intfdata(other, NULL);
 
-	bsk_pipe_stop(&bdev->pipe);
+	mutex_lock(&bdev->ctl_lock);
+	bdev->gone = true;
+	released = bdev->released;
+	mutex_unlock(&bdev->ctl_lock);
+
+	if (bdev->kind->uses_pipe)
+		bsk_pipe_stop(&bdev->pipe);
 	if (cancel_work_sync(&bdev->work))
 		bsk_dev_put(bdev);
 
-	mutex_lock(&bsk_devs_lock);
-	xa_erase(&bsk_devs, bdev->id);
-	mutex_unlock(&bsk_devs_lock);
-
-	spin_lock(&bdev->lock);
-	bdev->st.state = BOOTSHAKE_STATE_GONE;
-	spin_unlock(&bdev->lock);
-	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_DEL_NTF);
-	dev_info(&intf->dev, "bootshake device %u gone\n", bdev->id);
-
 	if (other)
 		usb_driver_release_interface(&bsk_usb_driver, other);
+
+	if (released)
+		return;	/* reported until it leaves the bus */
+
+	bsk_dev_unpublish(bdev);
+	dev_info(&intf->dev, "bootshake device %u gone\n", bdev->id);
 	bsk_dev_put(bdev);
 }
 
@@ -330,9 +532,25 @@ int bsk_dev_init(void)
 	return bsk_wq ? 0 : -ENOMEM;
 }
 
+/**
+ * bsk_dev_drop_all() - end the reports of devices released to userspace
+ *
+ * Module exit, after usb_deregister(): every bound device is unpublished
+ * by then; only released devices are left, and their report ends here.
+ */
+void bsk_dev_drop_all(void)
+{
+	struct bsk_dev *bdev;
+	unsigned long id;
+
+	xa_for_each(&bsk_devs, id, bdev) {
+		bsk_dev_unpublish(bdev);
+		bsk_dev_put(bdev);
+	}
+}
+
 void bsk_dev_exit(void)
 {
-	/* usb_deregister() has run: every device is gone and unpublished. */
 	WARN_ON(!xa_empty(&bsk_devs));
 	destroy_workqueue(bsk_wq);
 	xa_destroy(&bsk_devs);

@@ -24,6 +24,11 @@ module_param_named(sync_timeout_ms, bsk_sync_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(sync_timeout_ms,
 		 "Deadline of the whole sync including retries, ms (default 3000)");
 
+static char *bsk_policy_param;
+module_param_named(policy, bsk_policy_param, charp, 0444);
+MODULE_PARM_DESC(policy,
+		 "Policies at load, e.g. \"mtk-preloader=auto,mtk-brom=watch\"; each of off, watch, auto (default mtk-brom=auto, mtk-preloader=watch)");
+
 module_param_named(takeover, bsk_takeover, bool, 0644);
 MODULE_PARM_DESC(takeover,
 		 "Take matching devices away from cdc_acm/option (default on)");
@@ -35,13 +40,63 @@ MODULE_PARM_DESC(takeover,
 /*
  * Probe runs for the CDC comm interface only; the data interface is found
  * by class and claimed from there.  IDs: ../shared/protocols/mediatek.md
- * section 1.1 (mtkclient's usb_ids.py, MediaTek preloader sources).
+ * section 1.1 (mtkclient's usb_ids.py and Port.run_handshake, MediaTek
+ * preloader sources).  Not download mode, never bound: 0e8d:2006/2007
+ * (META), 0e8d:00a1..00a7/0023 (modem), 0e8d:3329 (GPS).
  */
 const struct usb_device_id bsk_ids[] = {
 	{ BSK_MTK_COMM(0x0e8d, 0x0003, bsk_mtk_brom_kind) },	/* MTK BROM */
+	{ BSK_MTK_COMM(0x0fce, 0xf200, bsk_mtk_brom_kind) },	/* Sony BROM */
+	{ BSK_MTK_COMM(0x0fce, 0xd1e9, bsk_mtk_brom_kind) },	/* Sony XA1 */
+	{ BSK_MTK_COMM(0x0fce, 0xd1e2, bsk_mtk_brom_kind) },	/* Sony L1 */
+	{ BSK_MTK_COMM(0x0fce, 0xd1ec, bsk_mtk_brom_kind) },	/* Sony */
+	{ BSK_MTK_COMM(0x0fce, 0xd1dd, bsk_mtk_brom_kind) },	/* Sony F3111 */
+	{ BSK_MTK_COMM(0x0e8d, 0x2000, bsk_mtk_preloader_kind) },
+	{ BSK_MTK_COMM(0x0e8d, 0x2001, bsk_mtk_preloader_kind) },
+	{ BSK_MTK_COMM(0x0e8d, 0x20ff, bsk_mtk_preloader_kind) },
+	{ BSK_MTK_COMM(0x0e8d, 0x3000, bsk_mtk_preloader_kind) },
+	{ BSK_MTK_COMM(0x0e8d, 0x6000, bsk_mtk_preloader_kind) },
+	{ BSK_MTK_COMM(0x1004, 0x6000, bsk_mtk_preloader_kind) },	/* LG */
+	{ BSK_MTK_COMM(0x22d9, 0x0006, bsk_mtk_preloader_kind) },	/* OPPO */
 	{ }
 };
 MODULE_DEVICE_TABLE(usb, bsk_ids);
+
+/* Every kind, by its netlink enum value. */
+const struct bsk_kind *const bsk_kinds[BOOTSHAKE_KIND_MAX + 1] = {
+	[BOOTSHAKE_KIND_MTK_BROM] = &bsk_mtk_brom_kind,
+	[BOOTSHAKE_KIND_MTK_PRELOADER] = &bsk_mtk_preloader_kind,
+};
+
+/**
+ * bsk_kind_by_name() - look a kind up by its user-visible name
+ * @name: e.g. "mtk-preloader"
+ *
+ * Return: the kind, or NULL.
+ */
+const struct bsk_kind *bsk_kind_by_name(const char *name)
+{
+	int i;
+
+	for (i = 1; i <= BOOTSHAKE_KIND_MAX; i++) {
+		if (bsk_kinds[i] && !strcmp(bsk_kinds[i]->name, name))
+			return bsk_kinds[i];
+	}
+	return NULL;
+}
+
+/* A released device's report ends when it leaves the bus. */
+static int bsk_usb_notify(struct notifier_block *nb, unsigned long action,
+			  void *data)
+{
+	if (action == USB_DEVICE_REMOVE)
+		bsk_dev_usb_removed(data);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block bsk_usb_nb = {
+	.notifier_call = bsk_usb_notify,
+};
 
 static int bsk_probe(struct usb_interface *intf,
 		     const struct usb_device_id *id)
@@ -68,6 +123,12 @@ static int __init bsk_init(void)
 {
 	int ret;
 
+	ret = bsk_policy_init(bsk_policy_param);
+	if (ret) {
+		pr_err("bootshake: malformed policy=\"%s\"\n", bsk_policy_param);
+		return ret;
+	}
+
 	ret = bsk_dev_init();
 	if (ret)
 		return ret;
@@ -76,9 +137,10 @@ static int __init bsk_init(void)
 	if (ret)
 		goto err_dev;
 
+	usb_register_notify(&bsk_usb_nb);
 	ret = usb_register(&bsk_usb_driver);
 	if (ret)
-		goto err_nl;
+		goto err_notify;
 
 	ret = bsk_takeover_init();
 	if (ret)
@@ -87,8 +149,12 @@ static int __init bsk_init(void)
 
 err_usb:
 	usb_deregister(&bsk_usb_driver);
-err_nl:
+err_notify:
+	usb_unregister_notify(&bsk_usb_nb);
+	bsk_dev_drop_all();
 	bsk_nl_exit();
+	bsk_dev_exit();
+	return ret;
 err_dev:
 	bsk_dev_exit();
 	return ret;
@@ -99,6 +165,9 @@ static void __exit bsk_exit(void)
 	bsk_takeover_exit();
 	/* Runs disconnect for every bound device: each sends its remove. */
 	usb_deregister(&bsk_usb_driver);
+	usb_unregister_notify(&bsk_usb_nb);
+	/* Ends released devices' reports; no device is left afterwards. */
+	bsk_dev_drop_all();
 	bsk_nl_exit();
 	bsk_dev_exit();
 }

@@ -19,13 +19,88 @@
 #include <linux/usb/cdc.h>
 #include <net/genetlink.h>
 
+#include <linux/string.h>
+
 #include <asm/unaligned.h>
 
 #include "bootshake.h"
 
 #define MTK_CMD_GET_HW_CODE	0xfd
+#define MTK_CMD_GET_HW_SW_VER	0xfc
+#define MTK_CMD_GET_BL_VER	0xfe
+#define MTK_CMD_GET_VERSION	0xff
+#define MTK_CMD_GET_TARGET_CONFIG 0xd8
+#define MTK_CMD_GET_ME_ID	0xe1
+#define MTK_CMD_GET_SOC_ID	0xe7
+#define MTK_CMD_GET_PL_CAP	0xfb
+#define MTK_CMD_WRITE16		0xd2
+#define MTK_CMD_WRITE32		0xd4
+
+/* GET_BL_VER: a BROM echoes 0xfe, a preloader sends its version (1..3). */
+#define MTK_BL_VER_BROM		0xfe
 
 static const u8 mtk_sync_seq[] = { 0xa0, 0x0a, 0x50, 0x05 };
+
+/**
+ * struct mtk_chip - what bootshake knows of a hw_code
+ * @hw_code: GET_HW_CODE value
+ * @name: chip name as tools print it
+ * @wdt: watchdog MODE register, 0 = leave the watchdog alone
+ * @wdt_val: value that disables it
+ * @wdt16: the write is 16 bits wide (WRITE16)
+ *
+ * From ../shared/protocols/mediatek.md section 4 (mtkclient's
+ * brom_config.py hwconfig and get_watchdog_addr rules).  64-bit chips
+ * (has64bit in mtkclient) get no write.
+ */
+struct mtk_chip {
+	u16 hw_code;
+	const char *name;
+	u32 wdt;
+	u32 wdt_val;
+	bool wdt16;
+};
+
+static const struct mtk_chip mtk_chips[] = {
+	{ 0x6261, "MT6261", 0xa0030000, 0x2200, true },
+	{ 0x6572, "MT6572", 0x10007000, 0x22000064 },
+	{ 0x6580, "MT6580", 0x10007000, 0x22000064 },
+	{ 0x6582, "MT6582", 0x10007000, 0x22000064 },
+	{ 0x0321, "MT6735", 0x10212000, 0x22000000 },
+	{ 0x0335, "MT6737M", 0x10212000, 0x22000000 },
+	{ 0x0337, "MT6753", 0x10212000, 0x22000000 },
+	{ 0x0326, "MT6755", 0x10007000, 0x22000064 },
+	{ 0x0551, "MT6757", 0x10007000, 0x22000064 },
+	{ 0x0699, "MT6739", 0x10007000, 0x22000064 },
+	{ 0x0717, "MT6761", 0x10007000, 0x22000064 },
+	{ 0x0690, "MT6763", 0x10007000, 0x22000064 },
+	{ 0x0766, "MT6765", 0x10007000, 0x22000064 },
+	{ 0x0707, "MT6768", 0x10007000, 0x22000064 },
+	{ 0x0788, "MT6771", 0x10007000, 0x22000064 },
+	{ 0x0813, "MT6785", 0x10007000, 0x22000064 },
+	{ 0x0989, "MT6833", 0x10007000, 0x22000064 },
+	{ 0x0996, "MT6853", 0x10007000, 0x22000064 },
+	{ 0x0816, "MT6885", 0x10007000, 0x22000064 },
+	{ 0x0950, "MT6893", 0x10007000, 0x22000064 },
+	{ 0x1208, "MT6789", 0x10007000, 0x22000064 },
+	{ 0x1209, "MT6835", 0x1c007000, 0x22000064 },
+	{ 0x0907, "MT6983", 0, 0 },
+	{ 0x1229, "MT6886", 0, 0 },
+	{ 0x8163, "MT8163", 0x10007000, 0x22000064 },
+	{ 0x8167, "MT8167", 0x10007000, 0x22000064 },
+	{ 0x6575, "MT6575", 0xc0000000, 0x2264, true },
+};
+
+static const struct mtk_chip *mtk_chip_lookup(u16 hw_code)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mtk_chips); i++) {
+		if (mtk_chips[i].hw_code == hw_code)
+			return &mtk_chips[i];
+	}
+	return NULL;
+}
 
 enum mtk_reply {
 	MTK_REPLY_NONE,		/* nothing within the step deadline */
@@ -40,6 +115,7 @@ enum mtk_reply {
  * @deadline: absolute deadline of the whole sync, jiffies
  * @attempts: sequences started
  * @noise: bytes skipped that were no reply to what was sent
+ * @silent_a0: A0s in a row that got no answer at all
  * @answered: the device answered anything at all
  * @last_bad: last unexpected byte, or -1
  * @last_sent: the byte @last_bad answered
@@ -49,16 +125,18 @@ struct mtk_sync {
 	unsigned long deadline;
 	unsigned int attempts;
 	unsigned int noise;
+	unsigned int silent_a0;
 	bool answered;
 	int last_bad;
 	u8 last_sent;
 };
 
-static unsigned long mtk_step_deadline(const struct mtk_sync *s)
+static unsigned long mtk_step_deadline(const struct bsk_dev *bdev,
+				       unsigned long limit)
 {
-	unsigned long step = jiffies + msecs_to_jiffies(bsk_step_timeout_ms);
+	unsigned long step = jiffies + msecs_to_jiffies(bdev->step_ms);
 
-	return time_before(step, s->deadline) ? step : s->deadline;
+	return time_before(step, limit) ? step : limit;
 }
 
 /*
@@ -69,13 +147,15 @@ static unsigned long mtk_step_deadline(const struct mtk_sync *s)
  */
 static int mtk_read_reply(struct mtk_sync *s, u8 sent, enum mtk_reply *reply)
 {
-	unsigned long deadline = mtk_step_deadline(s);
+	struct bsk_dev *bdev = s->bdev;
+	unsigned long deadline = mtk_step_deadline(bdev, s->deadline);
 	u8 c;
 	int ret;
 
 	for (;;) {
-		ret = bsk_pipe_getc(&s->bdev->pipe, &c, deadline);
+		ret = bsk_pipe_getc(&bdev->pipe, &c, deadline);
 		if (ret == -ETIMEDOUT) {
+			bsk_tr_note(bdev->tr, "no reply to %02x", sent);
 			*reply = MTK_REPLY_NONE;
 			return 0;
 		}
@@ -94,31 +174,35 @@ static int mtk_read_reply(struct mtk_sync *s, u8 sent, enum mtk_reply *reply)
 		s->last_bad = c;
 		s->last_sent = sent;
 		if (c == (u8)(sent + 1)) {
+			bsk_tr_note(bdev->tr, "reject %02x: %02x+1", c, sent);
 			*reply = MTK_REPLY_REJECT;
 			return 0;
 		}
+		bsk_tr_note(bdev->tr, "noise %02x", c);
 		s->noise++;
 	}
 }
 
 /*
- * One pass over the sync sequence.  Returns 0 when all four bytes were
- * answered consistently (*echo tells which way), -EAGAIN to start over,
- * or a fatal error.
+ * One pass over the sync sequence from index @start.  Returns 0 when all
+ * bytes were answered consistently (*echo tells which way), -EAGAIN to
+ * start over, or a fatal error.
  */
-static int mtk_sync_once(struct mtk_sync *s, bool *echo)
+static int mtk_sync_once(struct mtk_sync *s, unsigned int start, bool *echo)
 {
-	struct bsk_pipe *pipe = &s->bdev->pipe;
+	struct bsk_dev *bdev = s->bdev;
 	enum mtk_reply reply;
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < ARRAY_SIZE(mtk_sync_seq); i++) {
+	for (i = start; i < ARRAY_SIZE(mtk_sync_seq); i++) {
 		u8 b = mtk_sync_seq[i];
 
-		ret = bsk_pipe_write(pipe, &b, 1, bsk_step_timeout_ms);
-		if (ret == -ETIMEDOUT)
+		ret = bsk_pipe_write(&bdev->pipe, &b, 1, bdev->step_ms);
+		if (ret == -ETIMEDOUT) {
+			bsk_tr_note(bdev->tr, "write timeout");
 			return -EAGAIN;
+		}
 		if (ret)
 			return ret;
 
@@ -126,10 +210,13 @@ static int mtk_sync_once(struct mtk_sync *s, bool *echo)
 		if (ret)
 			return ret;
 
+		if (reply != MTK_REPLY_NONE && i == 0)
+			s->silent_a0 = 0;
+
 		switch (reply) {
 		case MTK_REPLY_SYNC:
 		case MTK_REPLY_ECHO:
-			if (i == 0)
+			if (i == start)
 				*echo = reply == MTK_REPLY_ECHO;
 			else if (*echo != (reply == MTK_REPLY_ECHO))
 				return -EAGAIN;
@@ -143,8 +230,10 @@ static int mtk_sync_once(struct mtk_sync *s, bool *echo)
 			 * preloader eats it); mid-sequence, late replies may
 			 * still arrive: drop what came so far.
 			 */
-			if (i)
-				bsk_pipe_flush(pipe);
+			if (i == 0)
+				s->silent_a0++;
+			else
+				bsk_pipe_flush(&bdev->pipe);
 			return -EAGAIN;
 		}
 	}
@@ -154,28 +243,29 @@ static int mtk_sync_once(struct mtk_sync *s, bool *echo)
 static void mtk_fail_sync(struct bsk_dev *bdev, const struct mtk_sync *s)
 {
 	if (!s->answered)
-		bsk_dev_fail(bdev, -ETIMEDOUT,
+		bsk_dev_fail(bdev, -ETIMEDOUT, "no-reply",
 			     "no reply to the sync in %u ms (%u attempts): not in download mode?",
-			     bsk_sync_timeout_ms, s->attempts);
+			     bdev->sync_ms, s->attempts);
 	else if (s->last_bad == (u8)(s->last_sent + 1))
-		bsk_dev_fail(bdev, -EPROTO,
+		bsk_dev_fail(bdev, -EPROTO, "rejected",
 			     "no sync in %u ms (%u attempts): device kept rejecting bytes (0x%02x after 0x%02x = byte+1)",
-			     bsk_sync_timeout_ms, s->attempts, s->last_bad,
+			     bdev->sync_ms, s->attempts, s->last_bad,
 			     s->last_sent);
 	else if (s->last_bad >= 0)
-		bsk_dev_fail(bdev, -EPROTO,
+		bsk_dev_fail(bdev, -EPROTO, "noise",
 			     "no sync in %u ms (%u attempts): unexpected 0x%02x after 0x%02x, %u noise bytes",
-			     bsk_sync_timeout_ms, s->attempts, s->last_bad,
+			     bdev->sync_ms, s->attempts, s->last_bad,
 			     s->last_sent, s->noise);
 	else
-		bsk_dev_fail(bdev, -ETIMEDOUT,
+		bsk_dev_fail(bdev, -ETIMEDOUT, "timeout",
 			     "no sync in %u ms (%u attempts): replies stopped mid-sequence",
-			     bsk_sync_timeout_ms, s->attempts);
+			     bdev->sync_ms, s->attempts);
 }
 
 struct mtk_synced {
 	u64 sync_us;
 	u32 attempts;
+	u32 garbage;
 	bool echo;
 };
 
@@ -186,8 +276,19 @@ static void mtk_synced_fn(struct bsk_status *st, const void *arg)
 	st->state = BOOTSHAKE_STATE_IDENTIFYING;
 	st->sync_us = r->sync_us;
 	st->attempts = r->attempts;
+	st->garbage = r->garbage;
 	if (r->echo)
 		st->flags |= BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
+	else
+		st->flags &= ~BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
+}
+
+static void mtk_attempts_fn(struct bsk_status *st, const void *arg)
+{
+	const struct mtk_sync *s = arg;
+
+	st->attempts = s->attempts;
+	st->garbage = s->noise;
 }
 
 /* Returns 0 when synced, a negative errno otherwise (state already set). */
@@ -195,37 +296,344 @@ static int mtk_sync(struct bsk_dev *bdev)
 {
 	struct mtk_sync s = {
 		.bdev = bdev,
-		.deadline = jiffies + msecs_to_jiffies(bsk_sync_timeout_ms),
+		.deadline = jiffies + msecs_to_jiffies(bdev->sync_ms),
 		.last_bad = -1,
 	};
 	struct mtk_synced done;
+	unsigned int start;
 	bool echo = false;
 	int ret;
 
 	/* Bytes queued before our first A0 answer nothing we sent. */
-	bsk_pipe_flush(&bdev->pipe);
+	if (bsk_pipe_flush(&bdev->pipe))
+		bsk_tr_note(bdev->tr, "flushed stale bytes");
+	bsk_tr_note(bdev->tr, "sync start");
 
 	do {
+		/*
+		 * Two silent A0s after the device did answer: a newer
+		 * preloader sitting at index 1 ignores further A0s (its
+		 * "fault-tolerant additional start cmd"), so go on with 0A.
+		 */
+		start = s.silent_a0 >= 2 && s.answered && s.silent_a0 % 2 == 0;
 		s.attempts++;
-		ret = mtk_sync_once(&s, &echo);
+		ret = mtk_sync_once(&s, start, &echo);
 	} while (ret == -EAGAIN && time_before(jiffies, s.deadline));
 
 	if (ret == -ENODEV)
 		return ret;
-	if (ret == -EAGAIN) {
-		mtk_fail_sync(bdev, &s);
-		return -ETIMEDOUT;
-	}
 	if (ret) {
-		bsk_dev_fail(bdev, ret, "USB error %d during sync", ret);
-		return ret;
+		bsk_dev_update(bdev, mtk_attempts_fn, &s);
+		if (ret == -EAGAIN)
+			mtk_fail_sync(bdev, &s);
+		else if (ret == -EPIPE)
+			bsk_dev_fail(bdev, ret, "stall",
+				     "bulk in endpoint stalled during the sync");
+		else
+			bsk_dev_fail(bdev, ret, "usb-error",
+				     "USB error %d during the sync", ret);
+		return ret == -EAGAIN ? -ETIMEDOUT : ret;
 	}
 
+	bsk_tr_note(bdev->tr, echo ? "already synced" : "sync done");
 	done.sync_us = bsk_dev_elapsed_us(bdev);
 	done.attempts = s.attempts;
+	done.garbage = s.noise;
 	done.echo = echo;
 	bsk_dev_update(bdev, mtk_synced_fn, &done);
 	return 0;
+}
+
+/**
+ * struct mtk_ident_run - state of one identity readout
+ * @bdev: the device
+ * @id: what was read so far
+ * @misses: commands in a row that got no answer
+ */
+struct mtk_ident_run {
+	struct bsk_dev *bdev;
+	struct bsk_mtk_ident id;
+	unsigned int misses;
+};
+
+/*
+ * Send @cmd, expect its echo, read @len reply bytes.  Return: 0,
+ * -ETIMEDOUT, -EPROTO (wrong echo), or -ENODEV.  A miss flushes the pipe
+ * so the next command starts clean.
+ */
+static int mtk_cmd(struct mtk_ident_run *r, u8 cmd, u8 *reply, size_t len)
+{
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	unsigned long deadline;
+	u8 c;
+	int ret;
+
+	ret = bsk_pipe_write(pipe, &cmd, 1, r->bdev->step_ms);
+	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
+	if (!ret)
+		ret = bsk_pipe_getc(pipe, &c, deadline);
+	if (!ret && c != cmd)
+		ret = -EPROTO;
+	if (!ret && len)
+		ret = bsk_pipe_read(pipe, reply, len, deadline);
+	if (ret == -ENODEV)
+		return ret;
+	if (ret) {
+		bsk_tr_note(r->bdev->tr, "cmd %02x: %s", cmd,
+			    ret == -ETIMEDOUT ? "timeout" : "bad echo");
+		bsk_pipe_flush(pipe);
+		r->misses++;
+		return ret;
+	}
+	r->misses = 0;
+	return 0;
+}
+
+/* Read a u32 length, then that many bytes (at most @max), then status. */
+static int mtk_cmd_blob(struct mtk_ident_run *r, u8 cmd, u8 *out, size_t max)
+{
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	unsigned long deadline;
+	u8 buf[4];
+	u32 len;
+	int ret;
+
+	ret = mtk_cmd(r, cmd, buf, 4);
+	if (ret)
+		return ret;
+	len = get_unaligned_be32(buf);
+	if (len != max) {
+		bsk_tr_note(r->bdev->tr, "cmd %02x: len %u", cmd, len);
+		bsk_pipe_flush(pipe);
+		return -EPROTO;
+	}
+	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
+	ret = bsk_pipe_read(pipe, out, len, deadline);
+	if (!ret)
+		ret = bsk_pipe_read(pipe, buf, 2, deadline);
+	if (!ret && get_unaligned_be16(buf) > 0xff)
+		ret = -EPROTO;
+	if (ret && ret != -ENODEV)
+		bsk_pipe_flush(pipe);
+	return ret;
+}
+
+/* Old chips stop answering: after two misses in a row, stop asking. */
+static bool mtk_gave_up(const struct mtk_ident_run *r)
+{
+	return r->misses >= 2;
+}
+
+/*
+ * WRITE32/WRITE16 of one value (mediatek.md section 3): command, address
+ * and count are echoed, then status1; the value is echoed, then status2.
+ * A refusal is a single status word >= 0x100 and nothing else.
+ */
+static enum bootshake_watchdog mtk_write(struct mtk_ident_run *r, u32 addr,
+					 u32 val, bool wide16, int *err)
+{
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	unsigned long deadline;
+	u8 out[4], in[4];
+	size_t vlen = wide16 ? 2 : 4;
+	int ret;
+
+	*err = mtk_cmd(r, wide16 ? MTK_CMD_WRITE16 : MTK_CMD_WRITE32, NULL, 0);
+	if (*err)
+		return *err == -ETIMEDOUT ? BOOTSHAKE_WDT_TIMEOUT :
+					    BOOTSHAKE_WDT_REFUSED;
+
+	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
+	put_unaligned_be32(addr, out);
+	ret = bsk_pipe_write(pipe, out, 4, r->bdev->step_ms);
+	if (!ret)
+		ret = bsk_pipe_read(pipe, in, 4, deadline);
+	if (!ret && memcmp(in, out, 4))
+		ret = -EPROTO;
+	put_unaligned_be32(1, out);
+	if (!ret)
+		ret = bsk_pipe_write(pipe, out, 4, r->bdev->step_ms);
+	if (!ret)
+		ret = bsk_pipe_read(pipe, in, 4, deadline);
+	if (!ret && memcmp(in, out, 4))
+		ret = -EPROTO;
+	if (!ret)
+		ret = bsk_pipe_read(pipe, in, 2, deadline);
+	if (!ret && get_unaligned_be16(in) > 3) {
+		bsk_tr_note(r->bdev->tr, "write refused %04x",
+			    get_unaligned_be16(in));
+		*err = -EACCES;
+		return BOOTSHAKE_WDT_REFUSED;
+	}
+
+	if (wide16)
+		put_unaligned_be16(val, out);
+	else
+		put_unaligned_be32(val, out);
+	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
+	if (!ret)
+		ret = bsk_pipe_write(pipe, out, vlen, r->bdev->step_ms);
+	if (!ret)
+		ret = bsk_pipe_read(pipe, in, vlen, deadline);
+	if (!ret && memcmp(in, out, vlen))
+		ret = -EPROTO;
+	if (!ret)
+		ret = bsk_pipe_read(pipe, in, 2, deadline);
+	if (!ret && get_unaligned_be16(in) > 0xff) {
+		*err = -EACCES;
+		return BOOTSHAKE_WDT_REFUSED;
+	}
+
+	*err = ret;
+	if (ret && ret != -ENODEV)
+		bsk_pipe_flush(pipe);
+	if (ret == -ETIMEDOUT)
+		return BOOTSHAKE_WDT_TIMEOUT;
+	return ret ? BOOTSHAKE_WDT_REFUSED : BOOTSHAKE_WDT_DISABLED;
+}
+
+static int mtk_watchdog(struct mtk_ident_run *r)
+{
+	const struct mtk_chip *chip = r->id.has_hw_code ?
+				      mtk_chip_lookup(r->id.hw_code) : NULL;
+	int err;
+
+	/* Preloaders kick the watchdog themselves on every command. */
+	if (!r->id.is_brom || !chip || !chip->wdt) {
+		r->id.watchdog = BOOTSHAKE_WDT_SKIPPED;
+		return 0;
+	}
+	r->id.watchdog = mtk_write(r, chip->wdt, chip->wdt_val, chip->wdt16,
+				   &err);
+	bsk_tr_note(r->bdev->tr, "watchdog %s",
+		    r->id.watchdog == BOOTSHAKE_WDT_DISABLED ? "off" : "failed");
+	return err == -ENODEV ? err : 0;
+}
+
+/*
+ * A command whose one-byte answer is not an echo: GET_BL_VER (a BROM
+ * echoes 0xfe, a preloader answers 1..3 instead) and GET_VERSION (a BROM
+ * answers its version, a preloader only echoes).
+ */
+static int mtk_cmd_byte(struct mtk_ident_run *r, u8 cmd, u8 *c)
+{
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	int ret;
+
+	ret = bsk_pipe_write(pipe, &cmd, 1, r->bdev->step_ms);
+	if (!ret)
+		ret = bsk_pipe_getc(pipe, c,
+				    jiffies + msecs_to_jiffies(r->bdev->step_ms));
+	if (ret && ret != -ENODEV) {
+		bsk_tr_note(r->bdev->tr, "cmd %02x: timeout", cmd);
+		r->misses++;
+	} else if (!ret) {
+		r->misses = 0;
+	}
+	return ret;
+}
+
+/*
+ * The identity readout.  Order as mtkclient's Preloader.init (sheet
+ * section 3), with GET_BL_VER first: it tells BROM from Preloader by
+ * protocol rather than by USB ID.  A command that is not answered is
+ * skipped; after two misses in a row the chip is taken to be an old one
+ * that stops answering, and the readout ends there without failing.
+ *
+ * Return: 0 or -ENODEV.
+ */
+static int mtk_identify(struct mtk_ident_run *r)
+{
+	struct bsk_mtk_ident *id = &r->id;
+	u8 buf[8];
+	int ret;
+
+	ret = mtk_cmd_byte(r, MTK_CMD_GET_BL_VER, &id->bl_ver);
+	if (ret == -ENODEV)
+		return ret;
+	if (!ret) {
+		id->has_bl_ver = true;
+		id->is_brom = id->bl_ver == MTK_BL_VER_BROM;
+	}
+
+	ret = mtk_cmd(r, MTK_CMD_GET_HW_CODE, buf, 4);
+	if (ret == -ENODEV)
+		return ret;
+	if (!ret) {
+		id->has_hw_code = true;
+		id->hw_code = get_unaligned_be16(&buf[0]);
+		id->hw_status = get_unaligned_be16(&buf[2]);
+		id->chip = mtk_chip_lookup(id->hw_code) ?
+			   mtk_chip_lookup(id->hw_code)->name : NULL;
+	}
+	if (mtk_gave_up(r))
+		return 0;
+
+	ret = mtk_cmd(r, MTK_CMD_GET_HW_SW_VER, buf, 8);
+	if (ret == -ENODEV)
+		return ret;
+	if (!ret) {
+		id->has_hw_sw_ver = true;
+		id->hw_subcode = get_unaligned_be16(&buf[0]);
+		id->hw_ver = get_unaligned_be16(&buf[2]);
+		id->sw_ver = get_unaligned_be16(&buf[4]);
+	}
+	if (mtk_gave_up(r))
+		return 0;
+
+	ret = mtk_cmd(r, MTK_CMD_GET_TARGET_CONFIG, buf, 6);
+	if (ret == -ENODEV)
+		return ret;
+	if (!ret) {
+		id->has_target_config = true;
+		id->target_config = get_unaligned_be32(&buf[0]);
+	}
+	if (mtk_gave_up(r))
+		return 0;
+
+	if (id->is_brom) {
+		ret = mtk_cmd_byte(r, MTK_CMD_GET_VERSION, &buf[0]);
+		if (ret == -ENODEV)
+			return ret;
+		if (!ret && buf[0] != MTK_CMD_GET_VERSION) {
+			id->has_brom_ver = true;
+			id->brom_ver = buf[0];
+		}
+		if (mtk_gave_up(r))
+			return 0;
+	}
+
+	/* Old preloaders (bl_ver 1, 2) know neither ME_ID nor SOC_ID. */
+	if (id->is_brom || id->bl_ver > 2) {
+		ret = mtk_cmd_blob(r, MTK_CMD_GET_ME_ID, id->me_id,
+				   sizeof(id->me_id));
+		if (ret == -ENODEV)
+			return ret;
+		id->has_me_id = !ret;
+		if (mtk_gave_up(r))
+			return 0;
+
+		ret = mtk_cmd_blob(r, MTK_CMD_GET_SOC_ID, id->soc_id,
+				   sizeof(id->soc_id));
+		if (ret == -ENODEV)
+			return ret;
+		id->has_soc_id = !ret;
+		if (mtk_gave_up(r))
+			return 0;
+	}
+
+	if (!id->is_brom && id->has_bl_ver) {
+		ret = mtk_cmd(r, MTK_CMD_GET_PL_CAP, buf, 8);
+		if (ret == -ENODEV)
+			return ret;
+		if (!ret) {
+			id->has_pl_cap = true;
+			id->pl_cap[0] = get_unaligned_be32(&buf[0]);
+			id->pl_cap[1] = get_unaligned_be32(&buf[4]);
+		}
+	}
+
+	return mtk_watchdog(r);
 }
 
 struct mtk_ident_result {
@@ -242,68 +650,28 @@ static void mtk_ready_fn(struct bsk_status *st, const void *arg)
 	st->ident_us = r->ident_us;
 }
 
-/*
- * Send a one-byte command and expect its echo.  Return: 0, -EPROTO when
- * something else came back, -ETIMEDOUT, or a fatal error.
- */
-static int mtk_cmd(struct bsk_dev *bdev, u8 cmd, unsigned long deadline)
+static void mtk_handshake(struct bsk_dev *bdev)
 {
-	u8 c;
-	int ret;
+	struct mtk_ident_run run = { .bdev = bdev };
+	struct mtk_ident_result r;
 
-	ret = bsk_pipe_write(&bdev->pipe, &cmd, 1, bsk_step_timeout_ms);
-	if (ret)
-		return ret;
-	ret = bsk_pipe_getc(&bdev->pipe, &c, deadline);
-	if (ret)
-		return ret;
-	return c == cmd ? 0 : -EPROTO;
-}
-
-/* GET_HW_CODE; old chips that stop answering leave has_hw_code false. */
-static int mtk_get_hw_code(struct bsk_dev *bdev, struct bsk_mtk_ident *id)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(bsk_step_timeout_ms);
-	u8 buf[4];
-	int ret;
-
-	ret = mtk_cmd(bdev, MTK_CMD_GET_HW_CODE, deadline);
-	if (!ret)
-		ret = bsk_pipe_read(&bdev->pipe, buf, sizeof(buf), deadline);
-	if (ret == -ENODEV)
-		return ret;
-	if (ret) {
-		dev_info(&bdev->intf->dev, "GET_HW_CODE: %d, legacy chip?\n",
-			 ret);
-		bsk_pipe_flush(&bdev->pipe);
-		return 0;
-	}
-
-	id->has_hw_code = true;
-	id->hw_code = get_unaligned_be16(&buf[0]);
-	id->hw_status = get_unaligned_be16(&buf[2]);
-	return 0;
-}
-
-static void mtk_brom_handshake(struct bsk_dev *bdev)
-{
-	struct mtk_ident_result r = { };
-
-	bsk_dev_set_state(bdev, BOOTSHAKE_STATE_SYNCING);
 	if (mtk_sync(bdev))
 		return;
 
 	/* Late or duplicate replies to the sync must not poison commands. */
 	bsk_pipe_flush(&bdev->pipe);
 
-	if (mtk_get_hw_code(bdev, &r.ident))
+	if (mtk_identify(&run))
 		return;
 
+	r.ident = run.id;
 	r.ident_us = bsk_dev_elapsed_us(bdev);
+	bsk_tr_note(bdev->tr, "identity done");
 	bsk_dev_update(bdev, mtk_ready_fn, &r);
 	if (r.ident.has_hw_code)
-		dev_info(&bdev->intf->dev, "ready: hw_code 0x%04x\n",
-			 r.ident.hw_code);
+		dev_info(&bdev->intf->dev, "ready: %s hw_code 0x%04x (%s)\n",
+			 r.ident.is_brom ? "BROM" : "preloader",
+			 r.ident.hw_code, r.ident.chip ?: "unknown chip");
 	else
 		dev_info(&bdev->intf->dev, "ready: no hw_code (legacy chip?)\n");
 }
@@ -341,14 +709,39 @@ static int mtk_bind(struct bsk_dev *bdev)
 
 static int mtk_fill(struct sk_buff *skb, const struct bsk_status *st)
 {
+	const struct bsk_mtk_ident *id = &st->mtk;
 	struct nlattr *nest;
 
 	nest = nla_nest_start(skb, BOOTSHAKE_A_DEV_MTK);
 	if (!nest)
 		return -EMSGSIZE;
-	if (st->mtk.has_hw_code &&
-	    (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_CODE, st->mtk.hw_code) ||
-	     nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_STATUS, st->mtk.hw_status))) {
+	if ((id->has_hw_code &&
+	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_CODE, id->hw_code) ||
+	      nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_STATUS, id->hw_status))) ||
+	    (id->chip && nla_put_string(skb, BOOTSHAKE_A_MTK_CHIP, id->chip)) ||
+	    (id->has_hw_sw_ver &&
+	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_SUBCODE, id->hw_subcode) ||
+	      nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_VER, id->hw_ver) ||
+	      nla_put_u32(skb, BOOTSHAKE_A_MTK_SW_VER, id->sw_ver))) ||
+	    (id->has_bl_ver &&
+	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_BL_VER, id->bl_ver) ||
+	      nla_put_u8(skb, BOOTSHAKE_A_MTK_IS_BROM, id->is_brom))) ||
+	    (id->has_brom_ver &&
+	     nla_put_u32(skb, BOOTSHAKE_A_MTK_BROM_VER, id->brom_ver)) ||
+	    (id->has_target_config &&
+	     nla_put_u32(skb, BOOTSHAKE_A_MTK_TARGET_CONFIG,
+			 id->target_config)) ||
+	    (id->has_me_id &&
+	     nla_put(skb, BOOTSHAKE_A_MTK_ME_ID, sizeof(id->me_id),
+		     id->me_id)) ||
+	    (id->has_soc_id &&
+	     nla_put(skb, BOOTSHAKE_A_MTK_SOC_ID, sizeof(id->soc_id),
+		     id->soc_id)) ||
+	    (id->has_pl_cap &&
+	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_PL_CAP0, id->pl_cap[0]) ||
+	      nla_put_u32(skb, BOOTSHAKE_A_MTK_PL_CAP1, id->pl_cap[1]))) ||
+	    (id->watchdog &&
+	     nla_put_u32(skb, BOOTSHAKE_A_MTK_WATCHDOG, id->watchdog))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -360,6 +753,22 @@ const struct bsk_kind bsk_mtk_brom_kind = {
 	.name = "mtk-brom",
 	.id = BOOTSHAKE_KIND_MTK_BROM,
 	.bind = mtk_bind,
-	.handshake = mtk_brom_handshake,
+	.handshake = mtk_handshake,
 	.fill = mtk_fill,
+	.default_policy = BOOTSHAKE_POLICY_AUTO,
+	.uses_pipe = true,
+};
+
+/*
+ * A preloader appears on every ordinary boot of a phone and a sync stops
+ * that boot: watch by default, sync when armed (mediatek.md section 7).
+ */
+const struct bsk_kind bsk_mtk_preloader_kind = {
+	.name = "mtk-preloader",
+	.id = BOOTSHAKE_KIND_MTK_PRELOADER,
+	.bind = mtk_bind,
+	.handshake = mtk_handshake,
+	.fill = mtk_fill,
+	.default_policy = BOOTSHAKE_POLICY_WATCH,
+	.uses_pipe = true,
 };

@@ -10,6 +10,7 @@
 #include <net/genetlink.h>
 
 #include "bootshake.h"
+#include "compat.h"
 
 enum bsk_mcgrp {
 	BSK_MCGRP_MONITOR,
@@ -18,6 +19,55 @@ enum bsk_mcgrp {
 static const struct nla_policy bsk_dev_get_policy[BOOTSHAKE_A_DEV_ID + 1] = {
 	[BOOTSHAKE_A_DEV_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
+
+/* RETRY and RELEASE name a device exactly like GET. */
+#define bsk_dev_action_policy bsk_dev_get_policy
+
+static const struct nla_policy
+bsk_policy_get_policy[BOOTSHAKE_A_POLICY_KIND + 1] = {
+	[BOOTSHAKE_A_POLICY_KIND] = NLA_POLICY_RANGE(NLA_U32, 1,
+						     BOOTSHAKE_KIND_MAX),
+};
+
+/* Deadlines: 1 ms .. 10 min; a step must fit in the sync (checked). */
+static struct netlink_range_validation bsk_deadline_range = {
+	.min = 1,
+	.max = 600000,
+};
+
+static struct netlink_range_validation bsk_arm_timeout_range = {
+	.min = 1,
+	.max = 3600000,
+};
+
+static const struct nla_policy
+bsk_policy_set_policy[BOOTSHAKE_A_POLICY_MAX + 1] = {
+	[BOOTSHAKE_A_POLICY_KIND] = NLA_POLICY_RANGE(NLA_U32, 1,
+						     BOOTSHAKE_KIND_MAX),
+	[BOOTSHAKE_A_POLICY_MODE] = NLA_POLICY_RANGE(NLA_U32,
+						     BOOTSHAKE_POLICY_OFF,
+						     BOOTSHAKE_POLICY_MAX),
+	[BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &bsk_deadline_range),
+	[BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &bsk_deadline_range),
+};
+
+static const struct nla_policy bsk_arm_policy[BOOTSHAKE_A_POLICY_MAX + 1] = {
+	[BOOTSHAKE_A_POLICY_KIND] = NLA_POLICY_RANGE(NLA_U32, 1,
+						     BOOTSHAKE_KIND_MAX),
+	[BOOTSHAKE_A_POLICY_ARM_COUNT] = NLA_POLICY_RANGE(NLA_U32, 0, 64),
+	[BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &bsk_arm_timeout_range),
+};
+
+static const struct nla_policy
+bsk_transcript_policy[BOOTSHAKE_A_TR_DEV_ID + 1] = {
+	[BOOTSHAKE_A_TR_DEV_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+#define BSK_FEATURES	(BOOTSHAKE_FEAT_POLICY | BOOTSHAKE_FEAT_RETRY | \
+			 BOOTSHAKE_FEAT_RELEASE | BOOTSHAKE_FEAT_TRANSCRIPT)
 
 static struct genl_family bsk_genl_family;
 
@@ -60,6 +110,11 @@ static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
 	if (st.error &&
 	    (nla_put_u32(skb, BOOTSHAKE_A_DEV_ERROR, st.error) ||
 	     nla_put_string(skb, BOOTSHAKE_A_DEV_REASON, st.reason)))
+		goto nla_put_failure;
+	if (st.error_code &&
+	    nla_put_string(skb, BOOTSHAKE_A_DEV_ERROR_CODE, st.error_code))
+		goto nla_put_failure;
+	if (st.garbage && nla_put_u32(skb, BOOTSHAKE_A_DEV_GARBAGE, st.garbage))
 		goto nla_put_failure;
 
 	if (bdev->kind->fill && bdev->kind->fill(skb, &st))
@@ -145,6 +200,277 @@ static int bsk_nl_dev_get_dumpit(struct sk_buff *skb,
 	return ret ?: skb->len;
 }
 
+/* Look up the device named by @attr; extack says why it failed. */
+static struct bsk_dev *bsk_nl_dev(struct genl_info *info, int attr)
+{
+	struct bsk_dev *bdev;
+
+	if (GENL_REQ_ATTR_CHECK(info, attr))
+		return ERR_PTR(-EINVAL);
+	bdev = bsk_dev_get_by_id(nla_get_u32(info->attrs[attr]));
+	if (!bdev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[attr],
+				    "no device with this id");
+		return ERR_PTR(-ENODEV);
+	}
+	return bdev;
+}
+
+static int bsk_nl_retry_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct bsk_dev *bdev = bsk_nl_dev(info, BOOTSHAKE_A_DEV_ID);
+	int ret;
+
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	ret = bsk_dev_retry(bdev);
+	if (ret == -EBUSY)
+		NL_SET_ERR_MSG(info->extack, "a handshake is running");
+	else if (ret)
+		NL_SET_ERR_MSG(info->extack, "device is released or gone");
+	bsk_dev_put(bdev);
+	return ret;
+}
+
+static int bsk_nl_release_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct bsk_dev *bdev = bsk_nl_dev(info, BOOTSHAKE_A_DEV_ID);
+	int ret;
+
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	ret = bsk_dev_release(bdev);
+	if (ret)
+		NL_SET_ERR_MSG(info->extack, "device is already released or gone");
+	bsk_dev_put(bdev);
+	return ret;
+}
+
+static int bsk_nl_fill_policy(struct sk_buff *skb, enum bootshake_kind kind,
+			      u32 portid, u32 seq, int flags)
+{
+	struct bsk_policy pol;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &bsk_genl_family, flags,
+			  BOOTSHAKE_CMD_POLICY_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	bsk_policy_get(kind, &pol);
+	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_KIND, kind) ||
+	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_MODE, pol.mode) ||
+	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_ARM_COUNT, pol.arm_count) ||
+	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS,
+			pol.arm_timeout_ms) ||
+	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS, pol.step_ms) ||
+	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS, pol.sync_ms)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* Kind attribute, checked against the kinds this module knows. */
+static int bsk_nl_kind(struct genl_info *info, enum bootshake_kind *kind)
+{
+	struct nlattr *attr = info->attrs[BOOTSHAKE_A_POLICY_KIND];
+
+	if (GENL_REQ_ATTR_CHECK(info, BOOTSHAKE_A_POLICY_KIND))
+		return -EINVAL;
+	*kind = nla_get_u32(attr);
+	if (!bsk_kinds[*kind]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "kind not supported by this module");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int bsk_nl_policy_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	enum bootshake_kind kind;
+	struct sk_buff *msg;
+	int ret;
+
+	ret = bsk_nl_kind(info, &kind);
+	if (ret)
+		return ret;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	ret = bsk_nl_fill_policy(msg, kind, info->snd_portid, info->snd_seq, 0);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int bsk_nl_policy_get_dumpit(struct sk_buff *skb,
+				    struct netlink_callback *cb)
+{
+	long kind;
+
+	for (kind = max(cb->args[0], 1L); kind <= BOOTSHAKE_KIND_MAX; kind++) {
+		if (!bsk_kinds[kind])
+			continue;
+		if (bsk_nl_fill_policy(skb, kind, NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI))
+			break;
+	}
+	cb->args[0] = kind;
+	return skb->len;
+}
+
+static int bsk_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	struct bsk_policy pol = { };
+	enum bootshake_kind kind;
+	struct bsk_policy cur;
+	int ret;
+
+	ret = bsk_nl_kind(info, &kind);
+	if (ret)
+		return ret;
+	if (tb[BOOTSHAKE_A_POLICY_MODE])
+		pol.mode = nla_get_u32(tb[BOOTSHAKE_A_POLICY_MODE]);
+	if (tb[BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS])
+		pol.step_ms = nla_get_u32(tb[BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS]);
+	if (tb[BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS])
+		pol.sync_ms = nla_get_u32(tb[BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS]);
+	if (!pol.mode && !pol.step_ms && !pol.sync_ms) {
+		NL_SET_ERR_MSG(info->extack,
+			       "nothing to set: give a mode or a deadline");
+		return -EINVAL;
+	}
+
+	bsk_policy_get(kind, &cur);
+	if ((pol.step_ms ?: cur.step_ms) > (pol.sync_ms ?: cur.sync_ms)) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    tb[BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS] ?:
+				    tb[BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS],
+				    "step deadline longer than the sync deadline");
+		return -ERANGE;
+	}
+	bsk_policy_set(kind, &pol);
+	return 0;
+}
+
+static int bsk_nl_arm_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	enum bootshake_kind kind;
+	u32 count = 1, timeout_ms = 60000;
+	int ret;
+
+	ret = bsk_nl_kind(info, &kind);
+	if (ret)
+		return ret;
+	if (tb[BOOTSHAKE_A_POLICY_ARM_COUNT])
+		count = nla_get_u32(tb[BOOTSHAKE_A_POLICY_ARM_COUNT]);
+	if (tb[BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS])
+		timeout_ms = nla_get_u32(tb[BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS]);
+	bsk_policy_arm(kind, count, timeout_ms);
+	return 0;
+}
+
+struct bsk_tr_dump {
+	u64 seq;
+	u32 id;
+	bool done;
+};
+
+/*
+ * One message per record.  The cursor is the record's sequence number;
+ * the device is looked up again for every part, so a device that goes
+ * away during the dump ends it cleanly.
+ */
+static int bsk_nl_transcript_dumpit(struct sk_buff *skb,
+				    struct netlink_callback *cb)
+{
+	struct bsk_tr_dump *ctx = (struct bsk_tr_dump *)cb->args;
+	struct nlattr **attrs = bsk_dump_attrs(cb);
+	struct bsk_tr_rec rec;
+	struct bsk_dev *bdev;
+	u64 seq, lost;
+	int ret = 0;
+
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->args));
+	if (ctx->done)
+		return 0;
+	if (!ctx->id) {
+		struct nlattr *attr = attrs[BOOTSHAKE_A_TR_DEV_ID];
+
+		if (!attr) {
+			NL_SET_ERR_MSG(cb->extack,
+				       "missing device id (TR_DEV_ID)");
+			return -EINVAL;
+		}
+		ctx->id = nla_get_u32(attr);
+	}
+
+	bdev = bsk_dev_get_by_id(ctx->id);
+	if (!bdev) {
+		if (!ctx->seq) {
+			NL_SET_ERR_MSG(cb->extack, "no device with this id");
+			return -ENODEV;
+		}
+		return 0;	/* gone during the dump: end it */
+	}
+
+	seq = ctx->seq;
+	while (!bsk_tr_read(bdev->tr, &seq, &rec, &lost)) {
+		void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+					cb->nlh->nlmsg_seq, &bsk_genl_family,
+					NLM_F_MULTI,
+					BOOTSHAKE_CMD_TRANSCRIPT_GET);
+
+		if (!hdr ||
+		    nla_put_u32(skb, BOOTSHAKE_A_TR_DEV_ID, ctx->id) ||
+		    nla_put_u64_64bit(skb, BOOTSHAKE_A_TR_TIME_NS, rec.ns,
+				      BOOTSHAKE_A_TR_PAD) ||
+		    nla_put_u32(skb, BOOTSHAKE_A_TR_DIR, rec.dir) ||
+		    nla_put(skb, BOOTSHAKE_A_TR_DATA, rec.len, rec.data) ||
+		    (lost && nla_put_u32(skb, BOOTSHAKE_A_TR_LOST, lost))) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			ret = skb->len ? 0 : -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		ctx->seq = seq;
+	}
+	if (!ret && bsk_tr_read(bdev->tr, &seq, &rec, &lost))
+		ctx->done = true;
+	bsk_dev_put(bdev);
+	return ret ?: skb->len;
+}
+
+static int bsk_nl_info_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &bsk_genl_family, 0,
+				BOOTSHAKE_CMD_INFO_GET);
+	if (!hdr ||
+	    nla_put_u32(msg, BOOTSHAKE_A_INFO_VERSION,
+			BOOTSHAKE_FAMILY_VERSION) ||
+	    nla_put_u64_64bit(msg, BOOTSHAKE_A_INFO_FEATURES, BSK_FEATURES,
+			      BOOTSHAKE_A_INFO_PAD) ||
+	    nla_put_u32(msg, BOOTSHAKE_A_INFO_KINDS, BOOTSHAKE_KIND_MAX)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static const struct genl_ops bsk_genl_ops[] = {
 	{
 		.cmd = BOOTSHAKE_CMD_DEV_GET,
@@ -152,6 +478,52 @@ static const struct genl_ops bsk_genl_ops[] = {
 		.dumpit = bsk_nl_dev_get_dumpit,
 		.policy = bsk_dev_get_policy,
 		.maxattr = BOOTSHAKE_A_DEV_ID,
+	},
+	{
+		.cmd = BOOTSHAKE_CMD_POLICY_GET,
+		.doit = bsk_nl_policy_get_doit,
+		.dumpit = bsk_nl_policy_get_dumpit,
+		.policy = bsk_policy_get_policy,
+		.maxattr = BOOTSHAKE_A_POLICY_KIND,
+	},
+	{
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.doit = bsk_nl_policy_set_doit,
+		.policy = bsk_policy_set_policy,
+		.maxattr = BOOTSHAKE_A_POLICY_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.doit = bsk_nl_arm_doit,
+		.policy = bsk_arm_policy,
+		.maxattr = BOOTSHAKE_A_POLICY_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = BOOTSHAKE_CMD_RETRY,
+		.doit = bsk_nl_retry_doit,
+		.policy = bsk_dev_action_policy,
+		.maxattr = BOOTSHAKE_A_DEV_ID,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = BOOTSHAKE_CMD_RELEASE,
+		.doit = bsk_nl_release_doit,
+		.policy = bsk_dev_action_policy,
+		.maxattr = BOOTSHAKE_A_DEV_ID,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = BOOTSHAKE_CMD_TRANSCRIPT_GET,
+		.dumpit = bsk_nl_transcript_dumpit,
+		.policy = bsk_transcript_policy,
+		.maxattr = BOOTSHAKE_A_TR_DEV_ID,
+	},
+	{
+		.cmd = BOOTSHAKE_CMD_INFO_GET,
+		.doit = bsk_nl_info_doit,
+		/* no attributes: the core rejects any (strict, no policy) */
 	},
 };
 

@@ -12,6 +12,8 @@
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 
+#include <linux/bootshake.h>
+
 #include "pipe.h"
 
 static void bsk_pipe_in_complete(struct urb *urb)
@@ -23,6 +25,9 @@ static void bsk_pipe_in_complete(struct urb *urb)
 
 	switch (urb->status) {
 	case 0:
+		if (urb->actual_length)
+			bsk_tr_add(p->tr, BOOTSHAKE_DIR_IN, urb->transfer_buffer,
+				   urb->actual_length);
 		spin_lock_irqsave(&p->lock, flags);
 		n = kfifo_in(&p->fifo, (u8 *)urb->transfer_buffer,
 			     urb->actual_length);
@@ -78,16 +83,19 @@ static void bsk_pipe_out_complete(struct urb *urb)
  * @udev: the device
  * @in: bulk IN endpoint
  * @out: bulk OUT endpoint
+ * @tr: the device's transcript
  *
  * No I/O is started.  Return: 0 or -ENOMEM.
  */
 int bsk_pipe_init(struct bsk_pipe *p, struct usb_device *udev,
 		  const struct usb_endpoint_descriptor *in,
-		  const struct usb_endpoint_descriptor *out)
+		  const struct usb_endpoint_descriptor *out,
+		  struct bsk_transcript *tr)
 {
 	int i;
 
 	p->udev = udev;
+	p->tr = tr;
 	p->in_pipe = usb_rcvbulkpipe(udev, usb_endpoint_num(in));
 	p->out_pipe = usb_sndbulkpipe(udev, usb_endpoint_num(out));
 	init_usb_anchor(&p->in_anchor);
@@ -143,6 +151,39 @@ int bsk_pipe_start(struct bsk_pipe *p)
 		}
 	}
 	return 0;
+}
+
+/**
+ * bsk_pipe_recover() - restart the IN side after a stall
+ * @p: the pipe
+ *
+ * Kills what is left of the IN URBs, clears the endpoint halt, forgets
+ * the error and the bytes received so far, and arms the URBs again.
+ * Process context; only the handshake work item calls it.
+ *
+ * Return: 0, -ENODEV once disconnected, or the USB error.
+ */
+int bsk_pipe_recover(struct bsk_pipe *p)
+{
+	int ret;
+
+	if (bsk_pipe_is_dead(p))
+		return -ENODEV;
+
+	usb_kill_anchored_urbs(&p->in_anchor);
+	ret = usb_clear_halt(p->udev, p->in_pipe);
+	if (ret)
+		return ret;
+
+	spin_lock_irq(&p->lock);
+	p->in_error = 0;
+	kfifo_reset(&p->fifo);
+	spin_unlock_irq(&p->lock);
+
+	mutex_lock(&p->io_mutex);
+	ret = p->dead ? -ENODEV : bsk_pipe_start(p);
+	mutex_unlock(&p->io_mutex);
+	return ret;
 }
 
 /**
@@ -225,6 +266,7 @@ int bsk_pipe_write(struct bsk_pipe *p, const u8 *buf, size_t len,
 		return -ENODEV;
 	}
 	memcpy(p->out_buf, buf, len);
+	bsk_tr_add(p->tr, BOOTSHAKE_DIR_OUT, buf, len);
 	usb_fill_bulk_urb(p->out_urb, p->udev, p->out_pipe, p->out_buf, len,
 			  bsk_pipe_out_complete, p);
 	reinit_completion(&p->out_done);

@@ -12,6 +12,8 @@
 #include <linux/usb.h>
 #include <linux/wait.h>
 
+#include "transcript.h"
+
 #define BSK_PIPE_IN_URBS	4
 #define BSK_PIPE_IN_BUFLEN	512
 #define BSK_PIPE_OUT_BUFLEN	64
@@ -36,6 +38,7 @@
  * @in_error: sticky IN error (negative errno) that stopped the IN side
  * @dropped: bytes lost because @fifo was full
  * @wait: woken when bytes arrive, on IN errors and by bsk_pipe_stop()
+ * @tr: transcript every byte in and out is recorded in
  */
 struct bsk_pipe {
 	struct usb_device *udev;
@@ -55,11 +58,14 @@ struct bsk_pipe {
 	int in_error;
 	unsigned int dropped;
 	wait_queue_head_t wait;
+	struct bsk_transcript *tr;
 };
 
 int bsk_pipe_init(struct bsk_pipe *p, struct usb_device *udev,
 		  const struct usb_endpoint_descriptor *in,
-		  const struct usb_endpoint_descriptor *out);
+		  const struct usb_endpoint_descriptor *out,
+		  struct bsk_transcript *tr);
+int bsk_pipe_recover(struct bsk_pipe *p);
 int bsk_pipe_start(struct bsk_pipe *p);
 void bsk_pipe_stop(struct bsk_pipe *p);
 void bsk_pipe_free(struct bsk_pipe *p);

@@ -16,6 +16,7 @@
 
 #include <linux/device.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "bootshake.h"
 
@@ -34,11 +35,22 @@ static struct usb_interface *bsk_takeover_current;
 static void bsk_takeover_workfn(struct work_struct *work);
 static DECLARE_WORK(bsk_takeover_work, bsk_takeover_workfn);
 
+/*
+ * Only generic drivers are pushed aside.  Never usbfs: a flashing tool
+ * that claimed the device (after a release, or by detaching us) keeps it.
+ */
+static const char * const bsk_generic_drivers[] = {
+	"cdc_acm",
+	"option",
+};
+
 static bool bsk_foreign(struct usb_interface *intf)
 {
 	struct device_driver *drv = READ_ONCE(intf->dev.driver);
 
-	return drv && drv != &bsk_usb_driver.driver;
+	return drv && match_string(bsk_generic_drivers,
+				   ARRAY_SIZE(bsk_generic_drivers),
+				   drv->name) >= 0;
 }
 
 static bool bsk_has_foreign(struct usb_host_config *config)
@@ -98,11 +110,9 @@ static void bsk_takeover_one(struct usb_interface *intf)
 		struct usb_interface *sib = config->interface[i];
 		struct device_driver *drv;
 
-		if (!sib)
+		if (!sib || !bsk_foreign(sib))
 			continue;
 		drv = READ_ONCE(sib->dev.driver);
-		if (!drv || drv == &bsk_usb_driver.driver)
-			continue;
 		dev_info(&sib->dev, "taking over from %s\n", drv->name);
 		device_release_driver(&sib->dev);
 	}

@@ -169,7 +169,7 @@ static void log_hex(struct emu_ctx *ctx, const char *what, const uint8_t *b,
 	emu_log(ctx, "%s %s", what, hex);
 }
 
-static void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static __printf(1, 2) void warnx(const char *fmt, ...);
 static void warnx(const char *fmt, ...)
 {
 	va_list ap;
@@ -211,8 +211,7 @@ int emu_parse_uint(const char *s, unsigned long max, unsigned long *out)
 }
 
 /* snprintf() that reports truncation instead of warning about it */
-static int pathf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static __printf(3, 4) int pathf(char *buf, size_t len, const char *fmt, ...);
 static int pathf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -596,6 +595,36 @@ static void reap_aio(struct emu_ctx *ctx)
 	}
 }
 
+/* pull the cable: the host sees a disconnect, our files stay open */
+static void unplug(struct emu_ctx *ctx)
+{
+	int err;
+
+	if (!ctx->bound)
+		return;
+	err = write_attr(ctx->gadget_dir, "UDC", "\n");
+	if (err)
+		emu_log(ctx, "error unbind %d", err);
+	ctx->bound = false;
+	ctx->enabled = false;
+	emu_log(ctx, "unplug");
+}
+
+static void plug(struct emu_ctx *ctx)
+{
+	int err;
+
+	if (ctx->bound)
+		return;
+	err = write_attr(ctx->gadget_dir, "UDC", ctx->udc);
+	if (err) {
+		emu_log(ctx, "error bind %d", err);
+		return;
+	}
+	ctx->bound = true;
+	emu_log(ctx, "connect");
+}
+
 static void handle_signal(struct emu_ctx *ctx)
 {
 	struct signalfd_siginfo si;
@@ -603,7 +632,12 @@ static void handle_signal(struct emu_ctx *ctx)
 	if (read(ctx->sfd, &si, sizeof(si)) != sizeof(si))
 		return;
 	emu_log(ctx, "signal %u", si.ssi_signo);
-	ctx->quit = true;
+	if (si.ssi_signo == SIGUSR1)
+		unplug(ctx);
+	else if (si.ssi_signo == SIGUSR2)
+		plug(ctx);
+	else
+		ctx->quit = true;
 }
 
 static void handle_stdin(struct emu_ctx *ctx)
@@ -677,19 +711,6 @@ static int pump_sleep(struct emu_ctx *ctx, int ms)
 
 /* ------------------------------------------------------------------ */
 /* fault engine + byte-stream API                                      */
-
-static void do_unplug(struct emu_ctx *ctx)
-{
-	int err;
-
-	err = write_attr(ctx->gadget_dir, "UDC", "\n");
-	if (err)
-		emu_log(ctx, "error unbind %d", err);
-	ctx->bound = false;
-	ctx->enabled = false;
-	emu_log(ctx, "unplug");
-	ctx->quit = true;
-}
 
 static bool bad_garbage(uint8_t b)
 {
@@ -804,7 +825,8 @@ int emu_read_byte(struct emu_ctx *ctx, int timeout_ms)
 				continue;
 			}
 			if (ctx->f.unplug_at == ctx->rx_count) {
-				do_unplug(ctx);
+				unplug(ctx);
+				ctx->quit = true;
 				return -ESHUTDOWN;
 			}
 			return c;
@@ -1338,11 +1360,12 @@ static void usage(FILE *out)
 		"               [--fault KEY[=VAL]]... [--log FILE]\n"
 		"               [--vid 0xVVVV --pid 0xPPPP] [--verbose]\n"
 		"Prints 'ready' once the host configured the device; stops on\n"
-		"SIGTERM/SIGINT or EOF on a pipe/tty stdin.\n\nfaults:\n");
+		"SIGTERM/SIGINT/SIGHUP or EOF on a pipe/tty stdin.  SIGUSR1\n"
+		"unplugs (unbinds the UDC), SIGUSR2 plugs in again.\n\nfaults:\n");
 	for (k = generic_knobs; k->name; k++)
 		fprintf(out, "  %s%s\t%s\n", k->name, k->has_val ? "=N" : "",
 			k->help);
-	for (i = 0; i < sizeof(personalities) / sizeof(personalities[0]);
+	for (i = 0; i < ARRAY_SIZE(personalities);
 	     i++) {
 		fprintf(out, "personality %s (%04x:%04x):\n",
 			personalities[i]->name, personalities[i]->vid,
@@ -1357,7 +1380,7 @@ static const struct emu_personality *find_personality(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(personalities) / sizeof(personalities[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(personalities); i++)
 		if (!strcmp(personalities[i]->name, name))
 			return personalities[i];
 	return NULL;
@@ -1396,6 +1419,16 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	char *s;
 
+	/* signals only via signalfd, so no setup step is cut in half */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	ctx->vid = ctx->pid = -1;
 	ctx->ep0 = -1;
 	ctx->lock_fd = -1;
@@ -1415,7 +1448,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'f':
-			if (nfaults == (int)(sizeof(faults) / sizeof(faults[0])))
+			if (nfaults == (int)ARRAY_SIZE(faults))
 				goto bad;
 			faults[nfaults++] = optarg;
 			break;
@@ -1492,13 +1525,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* signals only via signalfd, so no setup step is cut in half */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	ctx->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	ctx->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ctx->sfd < 0 || ctx->efd < 0 || sys_io_setup(EMU_NR_TX + 8,

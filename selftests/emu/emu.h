@@ -20,6 +20,11 @@
 #include <stdbool.h>
 #include <linux/usb/ch9.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+
 struct emu_ctx;
 
 /* Error codes returned by the stream API (negative errno values). */
@@ -105,8 +110,7 @@ int emu_sleep(struct emu_ctx *ctx, int ms);
 uint64_t emu_now_ns(void);
 
 /* log "<ns> <event>" (printf-style) to --log and stderr in verbose mode */
-void emu_log(struct emu_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+__printf(2, 3) void emu_log(struct emu_ctx *ctx, const char *fmt, ...);
 /* pseudo-random numbers seeded by --seed */
 uint32_t emu_rand(struct emu_ctx *ctx);
 
