@@ -91,7 +91,8 @@ struct bsk_kind {
 	enum bootshake_kind id;
 	int (*bind)(struct bsk_dev *bdev);
 	void (*handshake)(struct bsk_dev *bdev);
-	int (*fill)(struct sk_buff *skb, const struct bsk_status *st);
+	int (*fill)(struct sk_buff *skb, struct bsk_dev *bdev,
+		    const struct bsk_status *st);
 	enum bootshake_policy default_policy;
 	bool uses_pipe;
 };

@@ -707,7 +707,8 @@ static int mtk_bind(struct bsk_dev *bdev)
 	return 0;
 }
 
-static int mtk_fill(struct sk_buff *skb, const struct bsk_status *st)
+static int mtk_fill(struct sk_buff *skb, struct bsk_dev *bdev,
+		    const struct bsk_status *st)
 {
 	const struct bsk_mtk_ident *id = &st->mtk;
 	struct nlattr *nest;

@@ -117,7 +117,7 @@ static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
 	if (st.garbage && nla_put_u32(skb, BOOTSHAKE_A_DEV_GARBAGE, st.garbage))
 		goto nla_put_failure;
 
-	if (bdev->kind->fill && bdev->kind->fill(skb, &st))
+	if (bdev->kind->fill && bdev->kind->fill(skb, bdev, &st))
 		goto nla_put_failure;
 
 	genlmsg_end(skb, hdr);
