@@ -16,7 +16,7 @@ PKGS=(
 	linux-headers-amd64 linux-image-amd64
 	qemu-system-x86 busybox-static cpio kmod xz-utils
 	libnl-3-dev libnl-genl-3-dev libjson-c-dev
-	"$SRC_PKG" sparse python3-ply
+	"$SRC_PKG" sparse python3-ply python3-yaml
 	dfu-util
 )
 

@@ -5,6 +5,7 @@
 #   build   the module builds with W=1 and no warning
 #   sparse  make C=2 (sparse on every file) reports nothing
 #   checkpatch  scripts/checkpatch.pl --strict reports nothing
+#   spec    uapi header and kernel policies agree with the YAML spec
 #
 #   selftests/static-checks.sh [build|sparse|checkpatch]...   (default: all)
 # Prints "ok N name" / "not ok N name" and exits non-zero on any failure.
@@ -18,7 +19,7 @@ print-kdir: ; @echo $(KDIR)
 MK
 )
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(build sparse checkpatch)
+[ ${#checks[@]} -gt 0 ] || checks=(build sparse checkpatch spec)
 
 n=0 fail=0
 result() {
@@ -64,6 +65,11 @@ for c in "${checks[@]}"; do
 		[ -n "$out" ] && sed 's/^/# /' <<<"$out"
 		[ -z "$out" ]
 		result $? "checkpatch --strict on kmod/ is clean"
+		;;
+	spec)
+		/usr/bin/python3 "$top/selftests/spec-check.py" | sed 's/^\(not \)\{0,1\}ok [0-9]* /# &/'
+		rc=${PIPESTATUS[0]}
+		result $rc "netlink ABI matches Documentation/netlink/specs/bootshake.yaml"
 		;;
 	*)
 		echo "unknown check $c" >&2
