@@ -71,6 +71,13 @@ struct bsk_status {
 	};
 };
 
+#define BSK_ENV_LEN	64
+
+/* One "KEY=value" uevent variable. */
+struct bsk_env_var {
+	char s[BSK_ENV_LEN];
+};
+
 /**
  * struct bsk_kind - one kind of device bootshake knows how to handshake
  * @name: user-visible name, e.g. "mtk-brom"
@@ -80,6 +87,8 @@ struct bsk_status {
  * @handshake: the bounded handshake; runs from the device's work item and
  *	reports through bsk_dev_set_state().  Returns when done or gone.
  * @fill: add the kind's nested identity attributes to a device message
+ * @env: optional: write the key identity as "KEY=value" strings (at
+ *	most @max) for uevents and sysfs; returns how many
  * @default_policy: enum bootshake_policy when nothing else is set
  * @uses_pipe: the kind talks over a bulk endpoint pair (struct bsk_pipe)
  *
@@ -93,6 +102,7 @@ struct bsk_kind {
 	void (*handshake)(struct bsk_dev *bdev);
 	int (*fill)(struct sk_buff *skb, struct bsk_dev *bdev,
 		    const struct bsk_status *st);
+	int (*env)(const struct bsk_status *st, struct bsk_env_var *vars, int max);
 	enum bootshake_policy default_policy;
 	bool uses_pipe;
 };
@@ -195,6 +205,7 @@ void bsk_dev_update(struct bsk_dev *bdev,
 		    const void *arg);
 u64 bsk_dev_elapsed_us(const struct bsk_dev *bdev);
 struct bsk_dev *bsk_dev_get_by_id(u32 id);
+struct bsk_dev *bsk_dev_get_by_intf(struct usb_interface *intf);
 void bsk_dev_put(struct bsk_dev *bdev);
 void bsk_dev_snapshot(struct bsk_dev *bdev, struct bsk_status *st);
 int bsk_devs_walk(unsigned long *cursor,
@@ -206,6 +217,11 @@ void bsk_dev_exit(void);
 /* Tunables (module parameters, kmod/main.c), in milliseconds. */
 extern unsigned int bsk_step_timeout_ms;
 extern unsigned int bsk_sync_timeout_ms;
+
+/* kmod/uevent.c */
+extern const struct attribute_group *bsk_dev_groups[];
+const char *bsk_state_name(enum bootshake_state state);
+void bsk_uevent_state(struct bsk_dev *bdev);
 
 /* kmod/netlink.c */
 int bsk_nl_init(void);

@@ -87,6 +87,7 @@ void bsk_dev_update(struct bsk_dev *bdev,
 	fn(&bdev->st, arg);
 	spin_unlock(&bdev->lock);
 	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_CHANGE_NTF);
+	bsk_uevent_state(bdev);
 }
 
 static void bsk_set_state_fn(struct bsk_status *st, const void *arg)
@@ -128,6 +129,7 @@ void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *code,
 
 	dev_info(&bdev->intf->dev, "handshake failed: %s\n", bdev->st.reason);
 	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_CHANGE_NTF);
+	bsk_uevent_state(bdev);
 }
 
 static void bsk_reset_status_fn(struct bsk_status *st, const void *arg)
@@ -185,6 +187,24 @@ struct bsk_dev *bsk_dev_get_by_id(u32 id)
 
 	mutex_lock(&bsk_devs_lock);
 	bdev = xa_load(&bsk_devs, id);
+	if (bdev)
+		kref_get(&bdev->kref);
+	mutex_unlock(&bsk_devs_lock);
+	return bdev;
+}
+
+/**
+ * bsk_dev_get_by_intf() - the device bound to an interface, referenced
+ * @intf: the interface
+ *
+ * For sysfs readers; see kmod/uevent.c.  Return: the device or NULL.
+ */
+struct bsk_dev *bsk_dev_get_by_intf(struct usb_interface *intf)
+{
+	struct bsk_dev *bdev;
+
+	mutex_lock(&bsk_devs_lock);
+	bdev = usb_get_intfdata(intf);
 	if (bdev)
 		kref_get(&bdev->kref);
 	mutex_unlock(&bsk_devs_lock);
@@ -347,6 +367,7 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 	dev_info(&intf->dev, "%s bound as bootshake device %u, policy %s\n",
 		 kind->name, bdev->id, bsk_policy_name(policy));
 	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_ADD_NTF);
+	bsk_uevent_state(bdev);
 
 	if (policy == BOOTSHAKE_POLICY_AUTO) {
 		mutex_lock(&bdev->ctl_lock);

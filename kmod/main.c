@@ -116,6 +116,7 @@ struct usb_driver bsk_usb_driver = {
 	.probe = bsk_probe,
 	.disconnect = bsk_disconnect,
 	.id_table = bsk_ids,
+	.dev_groups = bsk_dev_groups,
 	.disable_hub_initiated_lpm = 1,
 };
 

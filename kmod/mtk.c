@@ -750,12 +750,25 @@ static int mtk_fill(struct sk_buff *skb, struct bsk_dev *bdev,
 	return 0;
 }
 
+static int mtk_env(const struct bsk_status *st, struct bsk_env_var *vars, int max)
+{
+	int n = 0;
+
+	if (st->mtk.has_hw_code && n < max)
+		snprintf(vars[n++].s, BSK_ENV_LEN, "BOOTSHAKE_HW_CODE=0x%04x",
+			 st->mtk.hw_code);
+	if (st->mtk.chip && n < max)
+		snprintf(vars[n++].s, BSK_ENV_LEN, "BOOTSHAKE_CHIP=%s", st->mtk.chip);
+	return n;
+}
+
 const struct bsk_kind bsk_mtk_brom_kind = {
 	.name = "mtk-brom",
 	.id = BOOTSHAKE_KIND_MTK_BROM,
 	.bind = mtk_bind,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
+	.env = mtk_env,
 	.default_policy = BOOTSHAKE_POLICY_AUTO,
 	.uses_pipe = true,
 };
@@ -770,6 +783,7 @@ const struct bsk_kind bsk_mtk_preloader_kind = {
 	.bind = mtk_bind,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
+	.env = mtk_env,
 	.default_policy = BOOTSHAKE_POLICY_WATCH,
 	.uses_pipe = true,
 };

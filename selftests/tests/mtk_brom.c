@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,6 +107,52 @@ TEST_F(brom, clean_sync)
 	EXPECT_EQ(bsk_json_int(ev, "sync_us", -1),
 		  bsk_json_int(dev, "sync_us", -2));
 	json_object_put(list);
+	json_object_put(ev);
+}
+
+TEST_F(brom, udev_sees_every_state)
+{
+	const char *const ready[] = { "BOOTSHAKE_STATE=ready",
+				      "BOOTSHAKE_KIND=mtk-brom",
+				      "BOOTSHAKE_HW_CODE=0x0766",
+				      "BOOTSHAKE_CHIP=MT6765", NULL };
+	const char *const syncing[] = { "BOOTSHAKE_STATE=syncing", NULL };
+	char devpath[48], attr[128], buf[256];
+	int uev = bsk_uevent_open();
+	json_object *ev;
+	FILE *f;
+
+	ASSERT_LE(0, uev);
+	ASSERT_EQ(0, bsk_emu_start(&self->emu, "mtk-brom", UDC, NULL));
+	snprintf(devpath, sizeof(devpath), "/%s:1.0", self->emu.path);
+
+	/* A udev rule can match each state change, ready with identity. */
+	EXPECT_EQ(0, bsk_uevent_wait(uev, "change", devpath, syncing,
+				     2000 * bsk_scale()));
+	EXPECT_EQ(0, bsk_uevent_wait(uev, "change", devpath, ready,
+				     2000 * bsk_scale()));
+	close(uev);
+
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "ready,failed",
+			  2000 * bsk_scale());
+	expect_ready_brom(_metadata, ev, 0x0766);
+
+	/* The interface's sysfs attributes say the same. */
+	snprintf(attr, sizeof(attr),
+		 "/sys/bus/usb/devices/%s:1.0/bootshake_state", self->emu.path);
+	f = fopen(attr, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
+	fclose(f);
+	EXPECT_STREQ("ready\n", buf);
+
+	snprintf(attr, sizeof(attr),
+		 "/sys/bus/usb/devices/%s:1.0/bootshake_id", self->emu.path);
+	f = fopen(attr, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
+	fclose(f);
+	EXPECT_EQ(bsk_json_int(ev, "id", -1), atoll(buf));
 	json_object_put(ev);
 }
 
