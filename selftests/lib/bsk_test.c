@@ -234,10 +234,25 @@ static char *bsk_helper(void)
 int bsk_mon_start(struct bsk_mon *mon)
 {
 	char *argv[] = { bsk_helper(), "-j", "monitor", "--dump", NULL };
+	json_object *done;
 
 	memset(mon, 0, sizeof(*mon));
 	mon->pid = bsk_spawn(argv, NULL, &mon->fd, false);
-	return mon->pid > 0 ? 0 : -1;
+	if (mon->pid <= 0)
+		return -1;
+	/*
+	 * The monitor joins the group before it dumps, so once the dump is
+	 * done no event can be missed: only then may a test plug a device.
+	 * "exists" lines before the marker stay queued for bsk_mon_wait().
+	 */
+	done = bsk_mon_wait_event(mon, "dump-done", 10000 * bsk_scale());
+	if (!done) {
+		fprintf(stderr, "# monitor never finished its dump\n");
+		bsk_mon_stop(mon);
+		return -1;
+	}
+	json_object_put(done);
+	return 0;
 }
 
 void bsk_mon_stop(struct bsk_mon *mon)
@@ -281,6 +296,51 @@ static char *bsk_mon_line(struct bsk_mon *mon, char *line, size_t size)
 	mon->len -= nl + 1 - mon->buf;
 	memmove(mon->buf, nl + 1, mon->len);
 	return line;
+}
+
+json_object *bsk_mon_wait_event(struct bsk_mon *mon, const char *event,
+				int timeout_ms)
+{
+	long long deadline = bsk_now_ms() + timeout_ms;
+	char *nl, *start;
+	size_t scanned = 0;
+
+	/* Look for the line without consuming the lines before it. */
+	for (;;) {
+		while ((nl = memchr(mon->buf + scanned, '\n',
+				    mon->len - scanned))) {
+			json_object *obj;
+			const char *e;
+
+			start = mon->buf + scanned;
+			*nl = 0;
+			obj = json_tokener_parse(start);
+			*nl = '\n';
+			e = bsk_json_str(obj, "event");
+			if (e && !strcmp(e, event)) {
+				size_t rest = mon->len - (nl + 1 - mon->buf);
+
+				memmove(start, nl + 1, rest);
+				mon->len = scanned + rest;
+				return obj;
+			}
+			json_object_put(obj);
+			scanned = nl + 1 - mon->buf;
+		}
+
+		long long left = deadline - bsk_now_ms();
+		struct pollfd pfd = { .fd = mon->fd, .events = POLLIN };
+		ssize_t r;
+
+		if (left <= 0 || mon->len == sizeof(mon->buf) ||
+		    poll(&pfd, 1, left) <= 0)
+			return NULL;
+		r = read(mon->fd, mon->buf + mon->len,
+			 sizeof(mon->buf) - mon->len);
+		if (r <= 0)
+			return NULL;
+		mon->len += r;
+	}
 }
 
 json_object *bsk_mon_wait(struct bsk_mon *mon, const char *path,

@@ -61,6 +61,10 @@ json_object *bsk_mon_wait(struct bsk_mon *mon, const char *path,
 			  const char *events, const char *states,
 			  int timeout_ms);
 
+/* Wait for the next line with "event" == @event; other lines stay queued. */
+json_object *bsk_mon_wait_event(struct bsk_mon *mon, const char *event,
+				int timeout_ms);
+
 /* Run the helper with args (NULL-terminated); parse stdout as JSON. */
 json_object *bsk_cli_json(int *exit_status, const char *arg, ...);
 /* Find the device with "path" == @path in a JSON array (borrowed ref). */
