@@ -98,6 +98,12 @@ static int mon_dump(struct mon *m)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	for (i = 0; i < list.n; i++)
 		print_event("exists", &list.v[i], &ts, NULL);
+	/*
+	 * The group was joined before the dump: from here on the picture is
+	 * complete, and scripts (and the selftests) may start plugging.
+	 */
+	print_event("dump-done", NULL, &ts,
+		    "current devices listed; events follow");
 out:
 	bs_dev_list_free(&list);
 	return ret;
