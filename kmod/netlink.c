@@ -535,6 +535,12 @@ static struct genl_family bsk_genl_family __ro_after_init = {
 	.name = BOOTSHAKE_FAMILY_NAME,
 	.version = BOOTSHAKE_FAMILY_VERSION,
 	.module = THIS_MODULE,
+	/*
+	 * Handlers lock what they touch themselves; without genl_mutex a
+	 * release (which takes the USB device lock) cannot be ordered
+	 * against other families' users of that mutex.
+	 */
+	.parallel_ops = true,
 	.ops = bsk_genl_ops,
 	.n_ops = ARRAY_SIZE(bsk_genl_ops),
 	.mcgrps = bsk_genl_mcgrps,
