@@ -5,7 +5,12 @@
 #ifndef BOOTSHAKE_USER_BOOTSHAKE_H
 #define BOOTSHAKE_USER_BOOTSHAKE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "nl.h"
+
+struct bs_dev;
 
 /* Exit codes */
 #define BS_EXIT_OK		0
@@ -39,6 +44,43 @@ void bs_cmd_usage(const char *name, bool to_stderr);
 /* The option getopt_long() just refused ('?' or ':'), for messages. */
 const char *bad_opt(char **argv, int c);
 
+/*
+ * Find DEV (an id or a USB path) for command @what; reports "no device
+ * ..." or the request's failure itself.
+ */
+int bs_resolve_dev(struct bs_nl *nl, const char *what, const char *arg,
+		   struct bs_dev *dev);
+
+/* Parse -j/-h only; -1 to go on, else the exit code (see main.c). */
+int bs_simple_opts(int argc, char **argv);
+
+/* A warning the kernel attached to a successful reply, if any. */
+void bs_kernel_warning(const struct bs_nl *nl);
+
+/* INFO_GET: what the loaded module can do (info.c) */
+struct bs_info {
+	uint32_t	version;	/* family version; 1 without INFO_GET */
+	uint64_t	features;	/* enum bootshake_features */
+	uint32_t	kinds;		/* highest kind known, 0 = not said */
+	bool		has_info;	/* the module answered INFO_GET */
+};
+
+int bs_info_get(struct bs_nl *nl, struct bs_info *info);
+const char *bs_feature_name(uint64_t bit);
+/*
+ * 0 if the module has @feature, else report "the loaded bootshake module
+ * does not support '@what' (...)" and return -EOPNOTSUPP.
+ */
+int bs_need(struct bs_nl *nl, uint64_t feature, const char *what);
+/* Same for a kind the module may not know yet. */
+int bs_need_kind(struct bs_nl *nl, uint32_t kind, const char *what);
+
 int cmd_monitor(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_arm(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_transcript(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 
 #endif /* BOOTSHAKE_USER_BOOTSHAKE_H */

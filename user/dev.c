@@ -37,6 +37,9 @@ static const struct nla_policy dev_policy[BOOTSHAKE_A_DEV_MAX + 1] = {
 	[BOOTSHAKE_A_DEV_MTK]		= { .type = NLA_NESTED },
 	[BOOTSHAKE_A_DEV_ATTEMPTS]	= { .type = NLA_U32, .maxlen = 4 },
 	[BOOTSHAKE_A_DEV_IDENT_US]	= { .type = NLA_U64, .maxlen = 8 },
+	[BOOTSHAKE_A_DEV_ERROR_CODE]	= { .type = NLA_STRING },
+	[BOOTSHAKE_A_DEV_GARBAGE]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_DEV_STM32]		= { .type = NLA_NESTED },
 };
 
 /*
@@ -46,11 +49,119 @@ static const struct nla_policy dev_policy[BOOTSHAKE_A_DEV_MAX + 1] = {
 static const struct nla_policy mtk_policy[BOOTSHAKE_A_MTK_MAX + 1] = {
 	[BOOTSHAKE_A_MTK_HW_CODE]	= { .type = NLA_U16, .maxlen = 4 },
 	[BOOTSHAKE_A_MTK_HW_STATUS]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_HW_SUBCODE]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_HW_VER]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_SW_VER]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_BL_VER]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_BROM_VER]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_TARGET_CONFIG]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_ME_ID]		= { .type = NLA_UNSPEC,
+					    .maxlen = BS_ID_MAX },
+	[BOOTSHAKE_A_MTK_SOC_ID]	= { .type = NLA_UNSPEC,
+					    .maxlen = BS_ID_MAX },
+	[BOOTSHAKE_A_MTK_PL_CAP0]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_PL_CAP1]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_CHIP]		= { .type = NLA_STRING },
+	[BOOTSHAKE_A_MTK_WATCHDOG]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_MTK_IS_BROM]	= { .type = NLA_U8, .maxlen = 1 },
 };
 
-static const char * const mtk_attr_names[] = {
+static const char * const mtk_attr_names[BOOTSHAKE_A_MTK_MAX + 1] = {
 	[BOOTSHAKE_A_MTK_HW_CODE]	= "hw-code",
 	[BOOTSHAKE_A_MTK_HW_STATUS]	= "hw-status",
+	[BOOTSHAKE_A_MTK_HW_SUBCODE]	= "hw-subcode",
+	[BOOTSHAKE_A_MTK_HW_VER]	= "hw-ver",
+	[BOOTSHAKE_A_MTK_SW_VER]	= "sw-ver",
+	[BOOTSHAKE_A_MTK_BL_VER]	= "bl-ver",
+	[BOOTSHAKE_A_MTK_BROM_VER]	= "brom-ver",
+	[BOOTSHAKE_A_MTK_TARGET_CONFIG]	= "target-config",
+	[BOOTSHAKE_A_MTK_ME_ID]		= "me-id",
+	[BOOTSHAKE_A_MTK_SOC_ID]	= "soc-id",
+	[BOOTSHAKE_A_MTK_PL_CAP0]	= "pl-cap0",
+	[BOOTSHAKE_A_MTK_PL_CAP1]	= "pl-cap1",
+	[BOOTSHAKE_A_MTK_CHIP]		= "chip",
+	[BOOTSHAKE_A_MTK_WATCHDOG]	= "watchdog",
+	[BOOTSHAKE_A_MTK_IS_BROM]	= "is-brom",
+};
+
+static const struct nla_policy stm32_policy[BOOTSHAKE_A_STM32_MAX + 1] = {
+	[BOOTSHAKE_A_STM32_DFU_STATE]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_DFU_STATUS]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_DFU_VERSION]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_TRANSFER_SIZE] = { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_ATTRIBUTES]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_COMMANDS]	= { .type = NLA_UNSPEC,
+					    .maxlen = BS_CMDS_MAX },
+	[BOOTSHAKE_A_STM32_FAMILY]	= { .type = NLA_STRING },
+	[BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE] = { .type = NLA_U32,
+						  .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_ALT]		= { .type = NLA_NESTED },
+	[BOOTSHAKE_A_STM32_BL_VERSION]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_PID]		= { .type = NLA_U32, .maxlen = 4 },
+};
+
+static const char * const stm32_attr_names[BOOTSHAKE_A_STM32_MAX + 1] = {
+	[BOOTSHAKE_A_STM32_DFU_STATE]	= "dfu-state",
+	[BOOTSHAKE_A_STM32_DFU_STATUS]	= "dfu-status",
+	[BOOTSHAKE_A_STM32_DFU_VERSION]	= "dfu-version",
+	[BOOTSHAKE_A_STM32_TRANSFER_SIZE] = "transfer-size",
+	[BOOTSHAKE_A_STM32_ATTRIBUTES]	= "attributes",
+	[BOOTSHAKE_A_STM32_COMMANDS]	= "commands",
+	[BOOTSHAKE_A_STM32_FAMILY]	= "family",
+	[BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE] = "family-confidence",
+	[BOOTSHAKE_A_STM32_ALT]		= "alt",
+	[BOOTSHAKE_A_STM32_BL_VERSION]	= "bl-version",
+	[BOOTSHAKE_A_STM32_PID]		= "pid",
+};
+
+static const struct nla_policy alt_policy[BOOTSHAKE_A_ALT_MAX + 1] = {
+	[BOOTSHAKE_A_ALT_NUMBER]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_ALT_NAME]		= { .type = NLA_STRING },
+	[BOOTSHAKE_A_ALT_REGION]	= { .type = NLA_NESTED },
+	[BOOTSHAKE_A_ALT_MALFORMED]	= { .type = NLA_FLAG },
+};
+
+static const char * const alt_attr_names[BOOTSHAKE_A_ALT_MAX + 1] = {
+	[BOOTSHAKE_A_ALT_NUMBER]	= "number",
+	[BOOTSHAKE_A_ALT_NAME]		= "name",
+	[BOOTSHAKE_A_ALT_REGION]	= "region",
+	[BOOTSHAKE_A_ALT_MALFORMED]	= "malformed",
+};
+
+static const struct nla_policy region_policy[BOOTSHAKE_A_REGION_MAX + 1] = {
+	[BOOTSHAKE_A_REGION_ADDRESS]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_REGION_COUNT]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_REGION_SIZE]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_REGION_TYPE]	= { .type = NLA_STRING },
+};
+
+static const char * const region_attr_names[BOOTSHAKE_A_REGION_MAX + 1] = {
+	[BOOTSHAKE_A_REGION_ADDRESS]	= "address",
+	[BOOTSHAKE_A_REGION_COUNT]	= "count",
+	[BOOTSHAKE_A_REGION_SIZE]	= "size",
+	[BOOTSHAKE_A_REGION_TYPE]	= "type",
+};
+
+/* A nest's policy and attribute names, for parsing and for messages. */
+struct nest_desc {
+	const char			*name;	/* "mtk", "stm32.alt" */
+	const struct nla_policy		*policy;
+	const char * const		*names;
+	int				maxtype;
+};
+
+static const struct nest_desc mtk_desc = {
+	"mtk", mtk_policy, mtk_attr_names, BOOTSHAKE_A_MTK_MAX,
+};
+static const struct nest_desc stm32_desc = {
+	"stm32", stm32_policy, stm32_attr_names, BOOTSHAKE_A_STM32_MAX,
+};
+static const struct nest_desc alt_desc = {
+	"stm32.alt", alt_policy, alt_attr_names, BOOTSHAKE_A_ALT_MAX,
+};
+static const struct nest_desc region_desc = {
+	"stm32.alt.region", region_policy, region_attr_names,
+	BOOTSHAKE_A_REGION_MAX,
 };
 
 /* Size an integer attribute must have; 0 for strings and nests. */
@@ -68,6 +179,8 @@ static int policy_len(const struct nla_policy *p)
 		return 4;
 	case NLA_U64:
 		return 8;
+	case NLA_FLAG:
+		return -2;	/* exactly 0 */
 	default:
 		return 0;
 	}
@@ -76,11 +189,13 @@ static int policy_len(const struct nla_policy *p)
 /*
  * libnl only says "-NLE_RANGE"; walk the attributes again to name the
  * one that failed, so an ABI mismatch is obvious from the message.
+ * @d is NULL for the top level.
  */
 static void explain(const struct nlattr *head, int len,
 		    const struct nla_policy *policy, int maxtype,
-		    const char *nest, char *why, size_t whylen)
+		    const struct nest_desc *d, char *why, size_t whylen)
 {
+	const char *nest = d ? d->name : NULL;
 	const struct nlattr *a;
 	int rem;
 
@@ -93,23 +208,30 @@ static void explain(const struct nlattr *head, int len,
 		if (type > maxtype)
 			continue;
 		p = &policy[type];
-		name = nest ? (type < (int)(sizeof(mtk_attr_names) /
-					     sizeof(mtk_attr_names[0])) &&
-			       mtk_attr_names[type] ? mtk_attr_names[type] :
-			       "unknown") : bs_nl_attr_name(type);
+		if (d)
+			name = d->names[type] ? d->names[type] : "unknown";
+		else
+			name = bs_nl_attr_name(type);
 		want = policy_len(p);
-		if (want > 0 && got != want) {
+		if ((want > 0 && got != want) || (want == -2 && got != 0)) {
 			snprintf(why, whylen,
 				 "attribute %s%s%s (%d) has %d bytes, expected %d",
 				 nest ? nest : "", nest ? "." : "", name, type,
-				 got, want);
+				 got, want > 0 ? want : 0);
 			return;
 		}
-		if (want < 0 && got != 2 && got != 4) {
+		if (want == -1 && got != 2 && got != 4) {
 			snprintf(why, whylen,
 				 "attribute %s%s%s (%d) has %d bytes, expected 2 or 4",
 				 nest ? nest : "", nest ? "." : "", name, type,
 				 got);
+			return;
+		}
+		if (p->type == NLA_UNSPEC && p->maxlen && got > p->maxlen) {
+			snprintf(why, whylen,
+				 "attribute %s%s%s (%d) has %d bytes, at most %d expected",
+				 nest ? nest : "", nest ? "." : "", name, type,
+				 got, p->maxlen);
 			return;
 		}
 		if (p->type == NLA_STRING &&
@@ -120,39 +242,294 @@ static void explain(const struct nlattr *head, int len,
 			return;
 		}
 	}
-	snprintf(why, whylen, "malformed attributes");
+	snprintf(why, whylen, "malformed attributes%s%s",
+		 nest ? " in " : "", nest ? nest : "");
+}
+
+static int parse_nest(struct nlattr **tb, struct nlattr *nest,
+		      const struct nest_desc *d, char *why, size_t whylen)
+{
+	if (nla_parse_nested(tb, d->maxtype, nest,
+			     (struct nla_policy *)d->policy) < 0) {
+		explain(nla_data(nest), nla_len(nest), d->policy, d->maxtype,
+			d, why, whylen);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int dup_str(char **dst, const struct nlattr *a, char *why,
+		   size_t whylen)
+{
+	*dst = strdup(nla_get_string((struct nlattr *)a));
+	if (*dst)
+		return 0;
+	snprintf(why, whylen, "out of memory");
+	return -ENOMEM;
+}
+
+static void put_bytes(uint8_t *dst, size_t *dlen, size_t max,
+		      const struct nlattr *a)
+{
+	size_t n = nla_len(a);
+
+	if (n > max)
+		n = max;	/* the policy already refused longer */
+	memcpy(dst, nla_data(a), n);
+	*dlen = n;
 }
 
 static int parse_mtk(struct bs_dev *dev, struct nlattr *nest,
 		     char *why, size_t whylen)
 {
 	struct nlattr *tb[BOOTSHAKE_A_MTK_MAX + 1];
-	struct nlattr *a;
+	struct bs_mtk *m = &dev->mtk;
+	int i, ret;
 
-	if (nla_parse_nested(tb, BOOTSHAKE_A_MTK_MAX, nest,
-			     (struct nla_policy *)mtk_policy) < 0) {
-		explain(nla_data(nest), nla_len(nest), mtk_policy,
-			BOOTSHAKE_A_MTK_MAX, "mtk", why, whylen);
-		return -EBADMSG;
-	}
+	ret = parse_nest(tb, nest, &mtk_desc, why, whylen);
+	if (ret)
+		return ret;
 
-	a = tb[BOOTSHAKE_A_MTK_HW_CODE];
-	if (a) {
-		if (nla_len(a) == 2) {
-			dev->hw_code = nla_get_u16(a);
-		} else if (nla_len(a) == 4) {
-			dev->hw_code = nla_get_u32(a);
-		} else {
-			explain(nla_data(nest), nla_len(nest), mtk_policy,
-				BOOTSHAKE_A_MTK_MAX, "mtk", why, whylen);
-			return -EBADMSG;
+	for (i = 1; i <= BOOTSHAKE_A_MTK_MAX; i++) {
+		struct nlattr *a = tb[i];
+
+		if (!a)
+			continue;
+		switch (i) {
+		case BOOTSHAKE_A_MTK_HW_CODE:
+			if (nla_len(a) == 2) {
+				m->hw_code = nla_get_u16(a);
+			} else if (nla_len(a) == 4) {
+				m->hw_code = nla_get_u32(a);
+			} else {
+				explain(nla_data(nest), nla_len(nest),
+					mtk_policy, BOOTSHAKE_A_MTK_MAX,
+					&mtk_desc, why, whylen);
+				return -EBADMSG;
+			}
+			break;
+		case BOOTSHAKE_A_MTK_HW_STATUS:
+			m->hw_status = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_HW_SUBCODE:
+			m->hw_subcode = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_HW_VER:
+			m->hw_ver = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_SW_VER:
+			m->sw_ver = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_BL_VER:
+			m->bl_ver = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_BROM_VER:
+			m->brom_ver = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_TARGET_CONFIG:
+			m->target_config = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_ME_ID:
+			put_bytes(m->me_id, &m->me_id_len, BS_ID_MAX, a);
+			break;
+		case BOOTSHAKE_A_MTK_SOC_ID:
+			put_bytes(m->soc_id, &m->soc_id_len, BS_ID_MAX, a);
+			break;
+		case BOOTSHAKE_A_MTK_PL_CAP0:
+			m->pl_cap0 = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_PL_CAP1:
+			m->pl_cap1 = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_CHIP:
+			ret = dup_str(&m->chip, a, why, whylen);
+			if (ret)
+				return ret;
+			break;
+		case BOOTSHAKE_A_MTK_WATCHDOG:
+			m->watchdog = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_MTK_IS_BROM:
+			m->is_brom = nla_get_u8(a);
+			break;
+		default:
+			continue;
 		}
-		dev->mtk_present |= 1u << BOOTSHAKE_A_MTK_HW_CODE;
+		dev->mtk_present |= 1u << i;
 	}
-	a = tb[BOOTSHAKE_A_MTK_HW_STATUS];
-	if (a) {
-		dev->hw_status = nla_get_u32(a);
-		dev->mtk_present |= 1u << BOOTSHAKE_A_MTK_HW_STATUS;
+	return 0;
+}
+
+static int parse_region(struct bs_region *r, struct nlattr *nest,
+			char *why, size_t whylen)
+{
+	struct nlattr *tb[BOOTSHAKE_A_REGION_MAX + 1];
+	int i, ret;
+
+	ret = parse_nest(tb, nest, &region_desc, why, whylen);
+	if (ret)
+		return ret;
+	for (i = 1; i <= BOOTSHAKE_A_REGION_MAX; i++) {
+		struct nlattr *a = tb[i];
+
+		if (!a)
+			continue;
+		switch (i) {
+		case BOOTSHAKE_A_REGION_ADDRESS:
+			r->address = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_REGION_COUNT:
+			r->count = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_REGION_SIZE:
+			r->size = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_REGION_TYPE:
+			ret = dup_str(&r->type, a, why, whylen);
+			if (ret)
+				return ret;
+			break;
+		default:
+			continue;
+		}
+		r->present |= 1u << i;
+	}
+	return 0;
+}
+
+/* Count the attributes of @type directly inside @nest. */
+static size_t count_type(struct nlattr *nest, int type)
+{
+	struct nlattr *a;
+	size_t n = 0;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem)
+		if (nla_type(a) == type)
+			n++;
+	return n;
+}
+
+static int parse_alt(struct bs_alt *alt, struct nlattr *nest,
+		     char *why, size_t whylen)
+{
+	struct nlattr *tb[BOOTSHAKE_A_ALT_MAX + 1];
+	struct nlattr *a;
+	size_t n;
+	int rem, ret;
+
+	ret = parse_nest(tb, nest, &alt_desc, why, whylen);
+	if (ret)
+		return ret;
+	if (tb[BOOTSHAKE_A_ALT_NUMBER]) {
+		alt->number = nla_get_u32(tb[BOOTSHAKE_A_ALT_NUMBER]);
+		alt->present |= 1u << BOOTSHAKE_A_ALT_NUMBER;
+	}
+	if (tb[BOOTSHAKE_A_ALT_NAME]) {
+		ret = dup_str(&alt->name, tb[BOOTSHAKE_A_ALT_NAME], why,
+			      whylen);
+		if (ret)
+			return ret;
+		alt->present |= 1u << BOOTSHAKE_A_ALT_NAME;
+	}
+	if (tb[BOOTSHAKE_A_ALT_MALFORMED]) {
+		alt->malformed = true;
+		alt->present |= 1u << BOOTSHAKE_A_ALT_MALFORMED;
+	}
+
+	/* repeated: nla_parse kept only the last one */
+	n = count_type(nest, BOOTSHAKE_A_ALT_REGION);
+	if (!n)
+		return 0;
+	alt->regions = calloc(n, sizeof(*alt->regions));
+	if (!alt->regions) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != BOOTSHAKE_A_ALT_REGION)
+			continue;
+		ret = parse_region(&alt->regions[alt->nregions++], a, why,
+				   whylen);
+		if (ret)
+			return ret;
+	}
+	alt->present |= 1u << BOOTSHAKE_A_ALT_REGION;
+	return 0;
+}
+
+static int parse_stm32(struct bs_dev *dev, struct nlattr *nest,
+		       char *why, size_t whylen)
+{
+	struct nlattr *tb[BOOTSHAKE_A_STM32_MAX + 1];
+	struct bs_stm32 *s = &dev->stm32;
+	struct nlattr *a;
+	int i, rem, ret;
+	size_t n;
+
+	ret = parse_nest(tb, nest, &stm32_desc, why, whylen);
+	if (ret)
+		return ret;
+
+	for (i = 1; i <= BOOTSHAKE_A_STM32_MAX; i++) {
+		a = tb[i];
+		if (!a)
+			continue;
+		switch (i) {
+		case BOOTSHAKE_A_STM32_DFU_STATE:
+			s->dfu_state = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_DFU_STATUS:
+			s->dfu_status = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_DFU_VERSION:
+			s->dfu_version = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_TRANSFER_SIZE:
+			s->transfer_size = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_ATTRIBUTES:
+			s->attributes = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_COMMANDS:
+			put_bytes(s->commands, &s->ncommands, BS_CMDS_MAX, a);
+			break;
+		case BOOTSHAKE_A_STM32_FAMILY:
+			ret = dup_str(&s->family, a, why, whylen);
+			if (ret)
+				return ret;
+			break;
+		case BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE:
+			s->family_confidence = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_BL_VERSION:
+			s->bl_version = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_PID:
+			s->pid = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_ALT:
+			break;	/* below: repeated */
+		default:
+			continue;
+		}
+		dev->stm32_present |= 1u << i;
+	}
+
+	n = count_type(nest, BOOTSHAKE_A_STM32_ALT);
+	if (!n)
+		return 0;
+	s->alts = calloc(n, sizeof(*s->alts));
+	if (!s->alts) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != BOOTSHAKE_A_STM32_ALT)
+			continue;
+		ret = parse_alt(&s->alts[s->nalts++], a, why, whylen);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -193,14 +570,13 @@ int bs_dev_parse(const struct nlmsghdr *nlh, struct bs_dev *dev,
 
 		if (!a)
 			continue;
+		ret = 0;
 		switch (i) {
 		case BOOTSHAKE_A_DEV_ID:
 			dev->id = nla_get_u32(a);
 			break;
 		case BOOTSHAKE_A_DEV_PATH:
-			dev->path = strdup(nla_get_string(a));
-			if (!dev->path)
-				goto err_nomem;
+			ret = dup_str(&dev->path, a, why, whylen);
 			break;
 		case BOOTSHAKE_A_DEV_VID:
 			dev->vid = nla_get_u16(a);
@@ -223,10 +599,14 @@ int bs_dev_parse(const struct nlmsghdr *nlh, struct bs_dev *dev,
 		case BOOTSHAKE_A_DEV_ERROR:
 			dev->error = nla_get_u32(a);
 			break;
+		case BOOTSHAKE_A_DEV_ERROR_CODE:
+			ret = dup_str(&dev->error_code, a, why, whylen);
+			break;
 		case BOOTSHAKE_A_DEV_REASON:
-			dev->reason = strdup(nla_get_string(a));
-			if (!dev->reason)
-				goto err_nomem;
+			ret = dup_str(&dev->reason, a, why, whylen);
+			break;
+		case BOOTSHAKE_A_DEV_GARBAGE:
+			dev->garbage = nla_get_u32(a);
 			break;
 		case BOOTSHAKE_A_DEV_FLAGS:
 			dev->flags = nla_get_u32(a);
@@ -245,28 +625,40 @@ int bs_dev_parse(const struct nlmsghdr *nlh, struct bs_dev *dev,
 			break;
 		case BOOTSHAKE_A_DEV_MTK:
 			ret = parse_mtk(dev, a, why, whylen);
-			if (ret) {
-				bs_dev_clear(dev);
-				return ret;
-			}
+			break;
+		case BOOTSHAKE_A_DEV_STM32:
+			ret = parse_stm32(dev, a, why, whylen);
 			break;
 		default:
 			/* PAD and anything we have no use for */
 			continue;
 		}
+		if (ret) {
+			bs_dev_clear(dev);
+			return ret;
+		}
 		dev->present |= 1u << i;
 	}
 	return 0;
-
-err_nomem:
-	bs_dev_clear(dev);
-	snprintf(why, whylen, "out of memory");
-	return -ENOMEM;
 }
 
 void bs_dev_clear(struct bs_dev *dev)
 {
+	size_t i, j;
+
+	for (i = 0; i < dev->stm32.nalts; i++) {
+		struct bs_alt *alt = &dev->stm32.alts[i];
+
+		for (j = 0; j < alt->nregions; j++)
+			free(alt->regions[j].type);
+		free(alt->regions);
+		free(alt->name);
+	}
+	free(dev->stm32.alts);
+	free(dev->stm32.family);
+	free(dev->mtk.chip);
 	free(dev->path);
+	free(dev->error_code);
 	free(dev->reason);
 	memset(dev, 0, sizeof(*dev));
 }
@@ -323,11 +715,42 @@ static const char *enum_name(const char * const *names, size_t n,
 
 static const char * const kind_names[] = {
 	[BOOTSHAKE_KIND_MTK_BROM]	= "mtk-brom",
+	[BOOTSHAKE_KIND_MTK_PRELOADER]	= "mtk-preloader",
+	[BOOTSHAKE_KIND_STM32_DFU]	= "stm32-dfu",
+	[BOOTSHAKE_KIND_STM32_USART]	= "stm32-usart",
 };
 
 const char *bs_kind_name(uint32_t kind, char *buf, size_t len)
 {
 	return enum_name(kind_names, ARRAY_SIZE(kind_names), kind, buf, len);
+}
+
+static int enum_parse(const char * const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (names[i] && !strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+int bs_kind_parse(const char *name)
+{
+	return enum_parse(kind_names, ARRAY_SIZE(kind_names), name);
+}
+
+const char *bs_kind_names_list(void)
+{
+	static char buf[128];
+	size_t i, n = 0;
+
+	if (buf[0])
+		return buf;
+	for (i = 1; i < ARRAY_SIZE(kind_names); i++)
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s",
+			      n ? ", " : "", kind_names[i]);
+	return buf;
 }
 
 static const char * const state_names[] = {
@@ -337,12 +760,85 @@ static const char * const state_names[] = {
 	[BOOTSHAKE_STATE_READY]		= "ready",
 	[BOOTSHAKE_STATE_FAILED]	= "failed",
 	[BOOTSHAKE_STATE_GONE]		= "gone",
+	[BOOTSHAKE_STATE_WATCHING]	= "watching",
+	[BOOTSHAKE_STATE_RELEASED]	= "released",
 };
 
 const char *bs_state_name(uint32_t state, char *buf, size_t len)
 {
 	return enum_name(state_names, ARRAY_SIZE(state_names), state,
 			 buf, len);
+}
+
+static const char * const policy_names[] = {
+	[BOOTSHAKE_POLICY_OFF]		= "off",
+	[BOOTSHAKE_POLICY_WATCH]	= "watch",
+	[BOOTSHAKE_POLICY_AUTO]		= "auto",
+};
+
+const char *bs_policy_name(uint32_t policy, char *buf, size_t len)
+{
+	return enum_name(policy_names, ARRAY_SIZE(policy_names), policy,
+			 buf, len);
+}
+
+int bs_policy_parse(const char *name)
+{
+	return enum_parse(policy_names, ARRAY_SIZE(policy_names), name);
+}
+
+static const char * const watchdog_names[] = {
+	[BOOTSHAKE_WDT_DISABLED]	= "disabled",
+	[BOOTSHAKE_WDT_SKIPPED]		= "skipped",
+	[BOOTSHAKE_WDT_REFUSED]		= "refused",
+	[BOOTSHAKE_WDT_TIMEOUT]		= "timeout",
+};
+
+const char *bs_watchdog_name(uint32_t wdt, char *buf, size_t len)
+{
+	return enum_name(watchdog_names, ARRAY_SIZE(watchdog_names), wdt,
+			 buf, len);
+}
+
+/* DFU 1.1 section 6.1.2, the spellings dfu-util prints */
+static const char * const dfu_state_names[] = {
+	"appIDLE", "appDETACH", "dfuIDLE", "dfuDNLOAD-SYNC", "dfuDNBUSY",
+	"dfuDNLOAD-IDLE", "dfuMANIFEST-SYNC", "dfuMANIFEST",
+	"dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE", "dfuERROR",
+};
+
+const char *bs_dfu_state_name(uint32_t state, char *buf, size_t len)
+{
+	return enum_name(dfu_state_names, ARRAY_SIZE(dfu_state_names), state,
+			 buf, len);
+}
+
+static const char * const dfu_status_names[] = {
+	"OK", "errTARGET", "errFILE", "errWRITE", "errERASE",
+	"errCHECK_ERASED", "errPROG", "errVERIFY", "errADDRESS", "errNOTDONE",
+	"errFIRMWARE", "errVENDOR", "errUSBR", "errPOR", "errUNKNOWN",
+	"errSTALLEDPKT",
+};
+
+const char *bs_dfu_status_name(uint32_t status, char *buf, size_t len)
+{
+	return enum_name(dfu_status_names, ARRAY_SIZE(dfu_status_names),
+			 status, buf, len);
+}
+
+char *bs_hex(const uint8_t *data, size_t len, char *buf, size_t buflen)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	if (!buflen)
+		return buf;
+	for (i = 0; i < len && 2 * i + 2 < buflen; i++) {
+		buf[2 * i] = digits[data[i] >> 4];
+		buf[2 * i + 1] = digits[data[i] & 15];
+	}
+	buf[2 * i] = '\0';
+	return buf;
 }
 
 /* enum usb_device_speed, include/uapi/linux/usb/ch9.h */
@@ -452,4 +948,19 @@ int bs_dev_get(struct bs_nl *nl, uint32_t id, struct bs_dev *dev,
 	}
 	bs_dev_list_free(&list);
 	return ret;
+}
+
+bool bs_dev_parse_id(const char *s, uint32_t *id)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return false;
+	*id = v;
+	return true;
 }

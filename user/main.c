@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bootshake - list, show and monitor devices of the bootshake module
- * over its "bootshake" generic netlink family.
+ * bootshake - list, show, monitor, steer and diagnose the devices of the
+ * bootshake module over its "bootshake" generic netlink family.
  *
  * Exit status: 0 success, 1 error (usage errors included),
  * 2 "monitor --timeout" expired before "--count" events.
@@ -46,20 +46,90 @@ static const struct cmd cmds[] = {
 	},
 	{
 		.name	 = "monitor",
-		.args	 = "[--dump] [--count N] [--timeout SECS]",
+		.args	 = "[--dump] [--count N] [--timeout SECS] [--journal]",
 		.handler = cmd_monitor,
 		.help	 = "Print device events as they happen.\n"
 			   "One line per event (add, change, remove) with a UTC\n"
 			   "timestamp. JSON: one compact device object per\n"
 			   "line plus \"event\", \"timestamp\" and \"time_ns\".\n"
 			   "  --dump          first print the current devices as\n"
-			   "                  \"exists\" events (subscribes first, so\n"
-			   "                  nothing is missed in between)\n"
+			   "                  \"exists\" events, then a \"dump-done\" line\n"
+			   "                  (subscribes first, so nothing is missed\n"
+			   "                  after it)\n"
 			   "  --count N       exit 0 after N add/change/remove events\n"
 			   "  --timeout SECS  stop after SECS (fractions allowed): exit 2\n"
 			   "                  if --count was given and not reached, else 0\n"
+			   "  --journal       also send each event to the systemd journal\n"
+			   "                  with BOOTSHAKE_ID=, BOOTSHAKE_PATH=,\n"
+			   "                  BOOTSHAKE_KIND=, BOOTSHAKE_STATE=,\n"
+			   "                  BOOTSHAKE_EVENT=, MESSAGE= and PRIORITY=\n"
 			   "If the kernel drops events (ENOBUFS), a \"resync\" event is\n"
 			   "printed and the device list is re-read as \"exists\" events.",
+	},
+	{
+		.name	 = "policy",
+		.args	 = "[KIND [POLICY] [--step-timeout MS] [--sync-timeout MS]]",
+		.handler = cmd_policy,
+		.help	 = "Show or set what bootshake does with new devices of a kind.\n"
+			   "No KIND: a table of every kind. KIND: that kind.\n"
+			   "KIND POLICY: set it; POLICY is one of\n"
+			   "  off    do not bind devices of this kind\n"
+			   "  watch  bind and report them, send nothing\n"
+			   "  auto   bind and handshake at once\n"
+			   "  --step-timeout MS  deadline of one protocol step\n"
+			   "  --sync-timeout MS  deadline of the whole sync\n"
+			   "KIND is one of mtk-brom, mtk-preloader, stm32-dfu,\n"
+			   "stm32-usart. Setting needs CAP_NET_ADMIN. JSON: an array\n"
+			   "of policy objects, or one.",
+	},
+	{
+		.name	 = "arm",
+		.args	 = "KIND [--count N] [--timeout SECS]",
+		.handler = cmd_arm,
+		.help	 = "Handshake the next N devices of KIND that appear within\n"
+			   "SECS, whatever the policy (a one-shot \"auto\"): arm, then\n"
+			   "reboot the phone, and its preloader is caught in its window.\n"
+			   "  --count N       devices to catch, 1..64 (default 1)\n"
+			   "  --timeout SECS  how long the arm lasts (default 60)\n"
+			   "Needs CAP_NET_ADMIN. Prints the kind's policy afterwards.",
+	},
+	{
+		.name	 = "retry",
+		.args	 = "DEV",
+		.handler = cmd_retry,
+		.help	 = "Run the handshake again on a device bootshake holds\n"
+			   "(failed, ready, or watching under policy \"watch\").\n"
+			   "Needs CAP_NET_ADMIN. Prints the device afterwards; follow\n"
+			   "it with \"bootshake monitor\".",
+	},
+	{
+		.name	 = "release",
+		.args	 = "DEV",
+		.handler = cmd_release,
+		.help	 = "Give the device up to userspace (a libusb flashing tool)\n"
+			   "as it is: nothing more is sent to it. It stays listed as\n"
+			   "\"released\" until it leaves the bus and is not grabbed\n"
+			   "again on this connection. Needs CAP_NET_ADMIN.",
+	},
+	{
+		.name	 = "transcript",
+		.args	 = "DEV",
+		.handler = cmd_transcript,
+		.help	 = "Print the bytes of the device's handshake with their time\n"
+			   "since probe: \">\" host to device, \"<\" device to host,\n"
+			   "\"#\" the driver's notes. \"!! here:\" marks where the sync\n"
+			   "went wrong. JSON: {\"id\", \"records\": [{\"t_ns\", \"dir\",\n"
+			   "\"hex\", \"text\"}], \"lost\", \"mark\"}.",
+	},
+	{
+		.name	 = "diagnose",
+		.args	 = "DEV",
+		.handler = cmd_diagnose,
+		.help	 = "Name the likely cause of a failed or odd handshake from\n"
+			   "the transcript and the state, each with its fix:\n"
+			   "\"cause: ...\" and \"fix: ...\" per finding, or \"no problem\n"
+			   "found\". JSON: {\"id\", \"state\", \"findings\": [{\"code\",\n"
+			   "\"severity\", \"cause\", \"fix\", \"evidence\"}]}.",
 	},
 	{
 		.name	 = "help",
@@ -108,8 +178,9 @@ static void usage(FILE *f)
 	}
 	fprintf(f,
 		"\n"
+		"DEV is a device id (a number) or a USB path such as 1-1.2.\n"
 		"Exit status: 0 ok, 1 error, 2 monitor timed out before --count.\n"
-		"See \"bootshake help COMMAND\" for details.\n");
+		"See \"bootshake help COMMAND\" and bootshake(8) for details.\n");
 }
 
 void bs_cmd_usage(const char *name, bool to_stderr)
@@ -148,16 +219,22 @@ void bs_report(const struct bs_nl *nl, int err, const char *why,
 			    what, why);
 		return;
 	}
+	if (err == -EPERM) {
+		print_error(err, ext->msg,
+			    "%s: operation not permitted (needs CAP_NET_ADMIN)",
+			    what);
+		return;
+	}
 	if (ext->miss_type >= 0)
 		snprintf(extra, sizeof(extra), " (missing attribute %s)",
-			 bs_nl_attr_name(ext->miss_type));
+			 bs_nl_space_attr_name(nl->space, ext->miss_type));
 	else if (ext->bad_attr >= 0)
 		snprintf(extra, sizeof(extra), " (bad attribute %s)",
-			 bs_nl_attr_name(ext->bad_attr));
+			 bs_nl_space_attr_name(nl->space, ext->bad_attr));
 	print_error(err, ext->msg, "%s: %s%s", what, strerror(-err), extra);
 }
 
-static void kernel_warning(const struct bs_nl *nl)
+void bs_kernel_warning(const struct bs_nl *nl)
 {
 	if (nl->ext.warning && nl->ext.msg[0])
 		print_warning("kernel: %s", nl->ext.msg);
@@ -180,7 +257,7 @@ const char *bad_opt(char **argv, int c)
  * Per-command options. Only -j and -h here; monitor has its own table.
  * Returns -1 to go on, otherwise the exit code.
  */
-static int simple_opts(int argc, char **argv)
+int bs_simple_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -215,7 +292,7 @@ static int cmd_list(int argc, char **argv)
 	char why[160] = "";
 	int ret;
 
-	ret = simple_opts(argc, argv);
+	ret = bs_simple_opts(argc, argv);
 	if (ret >= 0)
 		return ret;
 	if (optind < argc) {
@@ -230,7 +307,7 @@ static int cmd_list(int argc, char **argv)
 	if (ret) {
 		bs_report(&nl, ret, why, "list");
 	} else {
-		kernel_warning(&nl);
+		bs_kernel_warning(&nl);
 		print_dev_list(&list);
 	}
 	bs_dev_list_free(&list);
@@ -238,23 +315,8 @@ static int cmd_list(int argc, char **argv)
 	return ret ? BS_EXIT_ERROR : BS_EXIT_OK;
 }
 
-/* A DEV of only digits is an id, anything else a USB path. */
-static bool parse_id(const char *s, uint32_t *id)
-{
-	unsigned long v;
-	char *end;
-
-	if (!*s || strspn(s, "0123456789") != strlen(s))
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX)
-		return false;
-	*id = v;
-	return true;
-}
-
-static int show_by_path(struct bs_nl *nl, const char *path)
+static int find_by_path(struct bs_nl *nl, const char *what,
+			const char *path, struct bs_dev *dev)
 {
 	struct bs_dev_list list = { 0 };
 	char why[160] = "";
@@ -263,13 +325,14 @@ static int show_by_path(struct bs_nl *nl, const char *path)
 
 	ret = bs_dev_dump(nl, &list, why, sizeof(why));
 	if (ret) {
-		bs_report(nl, ret, why, "show");
+		bs_report(nl, ret, why, what);
 		goto out;
 	}
 	ret = -ENOENT;
 	for (i = 0; i < list.n; i++) {
 		if (list.v[i].path && !strcmp(list.v[i].path, path)) {
-			print_dev(&list.v[i]);
+			*dev = list.v[i];
+			memset(&list.v[i], 0, sizeof(list.v[i]));
 			ret = 0;
 			break;
 		}
@@ -281,35 +344,44 @@ out:
 	return ret;
 }
 
-static int show_by_id(struct bs_nl *nl, uint32_t id)
+static int find_by_id(struct bs_nl *nl, const char *what, uint32_t id,
+		      struct bs_dev *dev)
 {
-	struct bs_dev dev;
 	char why[160] = "";
 	int ret;
 
-	ret = bs_dev_get(nl, id, &dev, why, sizeof(why));
+	ret = bs_dev_get(nl, id, dev, why, sizeof(why));
 	if (ret == -ENOENT || ret == -ENODEV) {
 		/* one errno for "no such device", whatever the kernel picked */
 		print_error(ENOENT, nl->ext.msg, "no device with id %u", id);
 		return -ENOENT;
 	}
 	if (ret) {
-		bs_report(nl, ret, why, "show");
+		bs_report(nl, ret, why, what);
 		return ret;
 	}
-	kernel_warning(nl);
-	print_dev(&dev);
-	bs_dev_clear(&dev);
+	bs_kernel_warning(nl);
 	return 0;
+}
+
+int bs_resolve_dev(struct bs_nl *nl, const char *what, const char *arg,
+		   struct bs_dev *dev)
+{
+	uint32_t id;
+
+	memset(dev, 0, sizeof(*dev));
+	if (bs_dev_parse_id(arg, &id))
+		return find_by_id(nl, what, id, dev);
+	return find_by_path(nl, what, arg, dev);
 }
 
 static int cmd_show(int argc, char **argv)
 {
+	struct bs_dev dev;
 	struct bs_nl nl;
-	uint32_t id;
 	int ret;
 
-	ret = simple_opts(argc, argv);
+	ret = bs_simple_opts(argc, argv);
 	if (ret >= 0)
 		return ret;
 	if (optind + 1 != argc) {
@@ -321,10 +393,11 @@ static int cmd_show(int argc, char **argv)
 
 	if (bs_open(&nl))
 		return BS_EXIT_ERROR;
-	if (parse_id(argv[optind], &id))
-		ret = show_by_id(&nl, id);
-	else
-		ret = show_by_path(&nl, argv[optind]);
+	ret = bs_resolve_dev(&nl, "show", argv[optind], &dev);
+	if (!ret) {
+		print_dev(&dev);
+		bs_dev_clear(&dev);
+	}
 	bs_nl_close(&nl);
 	return ret ? BS_EXIT_ERROR : BS_EXIT_OK;
 }
@@ -333,7 +406,7 @@ static int cmd_help(int argc, char **argv)
 {
 	int ret;
 
-	ret = simple_opts(argc, argv);
+	ret = bs_simple_opts(argc, argv);
 	if (ret >= 0)
 		return ret;
 	if (optind == argc) {

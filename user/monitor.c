@@ -6,6 +6,10 @@
  * one for dumps (--dump and resync after ENOBUFS). The group is joined
  * before the first dump, so an event that races with the dump shows up
  * after it instead of being lost.
+ *
+ * --journal sends add/change/remove and resync events to the systemd
+ * journal as well (journal.c); the "exists" lines and the "dump-done"
+ * marker of --dump are a snapshot, not events, and stay on stdout only.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +27,7 @@
 
 #include "bootshake.h"
 #include "dev.h"
+#include "journal.h"
 #include "nl.h"
 #include "print.h"
 
@@ -34,6 +39,9 @@ struct mon {
 	struct bs_nl	req;		/* dumps */
 	unsigned long	count;		/* 0: no limit */
 	unsigned long	seen;		/* add/change/remove printed */
+	bool		journal;	/* --journal */
+	struct bs_journal jr;
+	int		jr_err;		/* last send error warned about */
 };
 
 static volatile sig_atomic_t mon_stop;
@@ -42,6 +50,24 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	mon_stop = 1;
+}
+
+/* One event: stdout, and the journal with --journal. */
+static void mon_emit(struct mon *m, const char *event,
+		     const struct bs_dev *dev, const struct timespec *ts,
+		     const char *note)
+{
+	int ret;
+
+	print_event(event, dev, ts, note);
+	if (!m->journal || !strcmp(event, "exists") ||
+	    !strcmp(event, "dump-done"))
+		return;
+	ret = bs_journal_event(&m->jr, event, dev, note);
+	if (ret && ret != m->jr_err)
+		print_warning("monitor: cannot write to the journal (%s): %s",
+			      bs_journal_path(), strerror(-ret));
+	m->jr_err = ret;
 }
 
 static const char *event_name(uint8_t cmd)
@@ -75,7 +101,7 @@ static int mon_ntf(const struct nlmsghdr *nlh, void *arg)
 		print_warning("ignoring malformed \"%s\" event: %s", ev, why);
 		return 0;
 	}
-	print_event(ev, &dev, &ts, NULL);
+	mon_emit(m, ev, &dev, &ts, NULL);
 	bs_dev_clear(&dev);
 
 	m->seen++;
@@ -97,13 +123,13 @@ static int mon_dump(struct mon *m)
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	for (i = 0; i < list.n; i++)
-		print_event("exists", &list.v[i], &ts, NULL);
+		mon_emit(m, "exists", &list.v[i], &ts, NULL);
 	/*
 	 * The group was joined before the dump: from here on the picture is
 	 * complete, and scripts (and the selftests) may start plugging.
 	 */
-	print_event("dump-done", NULL, &ts,
-		    "current devices listed; events follow");
+	mon_emit(m, "dump-done", NULL, &ts,
+		 "current devices listed; events follow");
 out:
 	bs_dev_list_free(&list);
 	return ret;
@@ -116,8 +142,8 @@ static int mon_resync(struct mon *m)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	print_warning("kernel dropped events (ENOBUFS, receive buffer %u bytes); re-reading the device list",
 		      m->ntf.rx_buf);
-	print_event("resync", NULL, &ts,
-		    "events were lost (ENOBUFS); current devices follow as \"exists\"");
+	mon_emit(m, "resync", NULL, &ts,
+		 "events were lost (ENOBUFS); current devices follow as \"exists\"");
 	/* what is queued is older than the dump; the dump supersedes it */
 	bs_nl_drain(&m->ntf);
 	return mon_dump(m);
@@ -205,10 +231,11 @@ int cmd_monitor(int argc, char **argv)
 		{ "dump",	no_argument,		NULL, 'd' },
 		{ "count",	required_argument,	NULL, 'c' },
 		{ "timeout",	required_argument,	NULL, 't' },
+		{ "journal",	no_argument,		NULL, 'J' },
 		{ }
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct mon m = { 0 };
+	struct mon m = { .jr = { .fd = -1 } };
 	double timeout = -1;
 	bool dump = false;
 	int c, ret;
@@ -225,6 +252,9 @@ int cmd_monitor(int argc, char **argv)
 			return BS_EXIT_OK;
 		case 'd':
 			dump = true;
+			break;
+		case 'J':
+			m.journal = true;
 			break;
 		case 'c':
 			if (parse_count(optarg, &m.count)) {
@@ -264,8 +294,19 @@ int cmd_monitor(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	if (bs_open(&m.ntf))
+	if (m.journal) {
+		ret = bs_journal_open(&m.jr);
+		if (ret) {
+			print_error(ret, NULL,
+				    "monitor: --journal: cannot connect to %s: %s",
+				    bs_journal_path(), strerror(-ret));
+			return BS_EXIT_ERROR;
+		}
+	}
+	if (bs_open(&m.ntf)) {
+		bs_journal_close(&m.jr);
 		return BS_EXIT_ERROR;
+	}
 	ret = bs_nl_subscribe(&m.ntf, BOOTSHAKE_MCGRP_MONITOR, MON_RCVBUF);
 	if (ret) {
 		print_error(ret, NULL,
@@ -286,8 +327,10 @@ int cmd_monitor(int argc, char **argv)
 out:
 	bs_nl_close(&m.req);
 	bs_nl_close(&m.ntf);
+	bs_journal_close(&m.jr);
 	return ret;
 out_ntf:
 	bs_nl_close(&m.ntf);
+	bs_journal_close(&m.jr);
 	return BS_EXIT_ERROR;
 }

@@ -49,15 +49,80 @@ static const char * const dev_attr_names[] = {
 	[BOOTSHAKE_A_DEV_MTK]		= "mtk",
 	[BOOTSHAKE_A_DEV_ATTEMPTS]	= "attempts",
 	[BOOTSHAKE_A_DEV_IDENT_US]	= "ident-us",
+	[BOOTSHAKE_A_DEV_ERROR_CODE]	= "error-code",
+	[BOOTSHAKE_A_DEV_GARBAGE]	= "garbage",
+	[BOOTSHAKE_A_DEV_STM32]		= "stm32",
 };
+
+static const char * const policy_attr_names[] = {
+	[BOOTSHAKE_A_POLICY_UNSPEC]		= "unspec",
+	[BOOTSHAKE_A_POLICY_KIND]		= "kind",
+	[BOOTSHAKE_A_POLICY_MODE]		= "mode",
+	[BOOTSHAKE_A_POLICY_ARM_COUNT]		= "arm-count",
+	[BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS]	= "arm-timeout-ms",
+	[BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS]	= "step-timeout-ms",
+	[BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS]	= "sync-timeout-ms",
+};
+
+static const char * const tr_attr_names[] = {
+	[BOOTSHAKE_A_TR_UNSPEC]		= "unspec",
+	[BOOTSHAKE_A_TR_PAD]		= "pad",
+	[BOOTSHAKE_A_TR_DEV_ID]		= "dev-id",
+	[BOOTSHAKE_A_TR_TIME_NS]	= "time-ns",
+	[BOOTSHAKE_A_TR_DIR]		= "dir",
+	[BOOTSHAKE_A_TR_DATA]		= "data",
+	[BOOTSHAKE_A_TR_LOST]		= "lost",
+};
+
+static const char * const info_attr_names[] = {
+	[BOOTSHAKE_A_INFO_UNSPEC]	= "unspec",
+	[BOOTSHAKE_A_INFO_PAD]		= "pad",
+	[BOOTSHAKE_A_INFO_VERSION]	= "version",
+	[BOOTSHAKE_A_INFO_FEATURES]	= "features",
+	[BOOTSHAKE_A_INFO_KINDS]	= "kinds",
+};
+
+#define NAMES(t)	{ t, sizeof(t) / sizeof((t)[0]) }
+
+static const struct {
+	const char * const	*names;
+	size_t			n;
+} attr_spaces[] = {
+	[BS_ATTRS_DEV]		= NAMES(dev_attr_names),
+	[BS_ATTRS_POLICY]	= NAMES(policy_attr_names),
+	[BS_ATTRS_TR]		= NAMES(tr_attr_names),
+	[BS_ATTRS_INFO]		= NAMES(info_attr_names),
+};
+
+const char *bs_nl_space_attr_name(enum bs_attr_space space, int type)
+{
+	if (space < 0 || space >= BS_ATTRS_N)
+		return "unknown";
+	if (type >= 0 && (size_t)type < attr_spaces[space].n &&
+	    attr_spaces[space].names[type])
+		return attr_spaces[space].names[type];
+	return "unknown";
+}
 
 const char *bs_nl_attr_name(int type)
 {
-	if (type >= 0 && type < (int)(sizeof(dev_attr_names) /
-				      sizeof(dev_attr_names[0])) &&
-	    dev_attr_names[type])
-		return dev_attr_names[type];
-	return "unknown";
+	return bs_nl_space_attr_name(BS_ATTRS_DEV, type);
+}
+
+enum bs_attr_space bs_nl_cmd_space(uint8_t cmd)
+{
+	switch (cmd) {
+	case BOOTSHAKE_CMD_POLICY_GET:
+	case BOOTSHAKE_CMD_POLICY_SET:
+	case BOOTSHAKE_CMD_ARM:
+		return BS_ATTRS_POLICY;
+	case BOOTSHAKE_CMD_TRANSCRIPT_GET:
+		return BS_ATTRS_TR;
+	case BOOTSHAKE_CMD_INFO_GET:
+		return BS_ATTRS_INFO;
+	default:
+		return BS_ATTRS_DEV;
+	}
 }
 
 /* libnl has its own error codes; the CLI speaks negative errno. */
@@ -156,6 +221,7 @@ struct nl_msg *bs_nl_msg(struct bs_nl *nl, uint8_t cmd, int flags)
 	msg = nlmsg_alloc();
 	if (!msg)
 		return NULL;
+	nl->space = bs_nl_cmd_space(cmd);
 	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 			 flags, cmd, BOOTSHAKE_FAMILY_VERSION)) {
 		nlmsg_free(msg);

@@ -23,6 +23,15 @@ struct bs_nl_extack {
 	bool	warning;		/* message came with a success */
 };
 
+/* Which attribute enum a request's attributes come from. */
+enum bs_attr_space {
+	BS_ATTRS_DEV,
+	BS_ATTRS_POLICY,
+	BS_ATTRS_TR,
+	BS_ATTRS_INFO,
+	BS_ATTRS_N
+};
+
 struct bs_nl {
 	struct nl_sock		*sk;
 	const char		*name;		/* genl family name */
@@ -31,6 +40,7 @@ struct bs_nl {
 	struct bs_nl_extack	ext;
 	unsigned int		rx_buf;		/* rcvbuf actually granted */
 	bool			dump_intr;	/* last dump had NLM_F_DUMP_INTR */
+	enum bs_attr_space	space;		/* of the last request built */
 };
 
 /*
@@ -78,5 +88,9 @@ void bs_nl_drain(struct bs_nl *nl);
 
 /* Human name of a device attribute type, for error messages. */
 const char *bs_nl_attr_name(int type);
+/* Same for any attribute enum; "unknown" when out of range. */
+const char *bs_nl_space_attr_name(enum bs_attr_space space, int type);
+/* The attribute enum a command's requests use. */
+enum bs_attr_space bs_nl_cmd_space(uint8_t cmd);
 
 #endif /* BOOTSHAKE_USER_NL_H */

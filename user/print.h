@@ -9,6 +9,10 @@
 #include <time.h>
 
 #include "dev.h"
+#include "policy.h"
+
+struct bs_tr;
+struct bs_finding;
 
 struct json_object;
 
@@ -42,6 +46,25 @@ void print_dev(const struct bs_dev *dev);
  */
 void print_event(const char *event, const struct bs_dev *dev,
 		 const struct timespec *ts, const char *note);
+
+/* The text of a monitor line without the timestamp (journal MESSAGE=). */
+void format_event(const char *event, const struct bs_dev *dev,
+		  const char *note, char *buf, size_t len);
+
+/* policy: a table of every kind / one kind ("key: value"), or JSON */
+void print_policies(const struct bs_policy *v, size_t n);
+void print_policy(const struct bs_policy *p);
+
+/* retry/release: "retry: device 3 (1-1) mtk-brom: syncing", or the
+ * device object with "action" added */
+void print_action(const char *action, const struct bs_dev *dev);
+
+/* transcript: a timed hex dump with a "!! here:" mark, or JSON */
+void print_transcript(const struct bs_dev *dev, const struct bs_tr *tr);
+
+/* diagnose: "cause:/fix:" per finding or "no problem found", or JSON */
+void print_diagnosis(const struct bs_dev *dev, const struct bs_finding *f,
+		     size_t n);
 
 /* "2026-11-25T01:02:03.123456Z" */
 void format_timestamp(const struct timespec *ts, char *buf, size_t len);

@@ -72,16 +72,119 @@ static struct nl_msg *full_dev(uint8_t cmd, uint32_t id, const char *path,
 	nla_put_u32(msg, BOOTSHAKE_A_DEV_SPEED, 3);
 	nla_put_u32(msg, BOOTSHAKE_A_DEV_BUSNUM, 1);
 	nla_put_u32(msg, BOOTSHAKE_A_DEV_DEVNUM, 7);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_GARBAGE, 2);
 	if (state == BOOTSHAKE_STATE_FAILED) {
 		nla_put_u32(msg, BOOTSHAKE_A_DEV_ERROR, ETIMEDOUT);
+		nla_put_string(msg, BOOTSHAKE_A_DEV_ERROR_CODE, "no-reply");
 		nla_put_string(msg, BOOTSHAKE_A_DEV_REASON,
 			       "no echo of the sync bytes after 3 tries");
 	} else {
+		static const uint8_t me_id[16] = {
+			0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+			0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+		};
+		uint8_t soc_id[32];
+		int i;
+
+		for (i = 0; i < 32; i++)
+			soc_id[i] = 0xa0 + i;
 		nest = nla_nest_start(msg, BOOTSHAKE_A_DEV_MTK | NLA_F_NESTED);
 		nla_put_u32(msg, BOOTSHAKE_A_MTK_HW_CODE, 0x0766);
 		nla_put_u32(msg, BOOTSHAKE_A_MTK_HW_STATUS, 0);
+		nla_put_u32(msg, BOOTSHAKE_A_MTK_HW_SUBCODE, 0x8a00);
+		nla_put_u32(msg, BOOTSHAKE_A_MTK_HW_VER, 0xca00);
+		nla_put_u32(msg, BOOTSHAKE_A_MTK_SW_VER, 0);
+		nla_put_u32(msg, BOOTSHAKE_A_MTK_BL_VER, 0xfe);
+		nla_put_u32(msg, BOOTSHAKE_A_MTK_BROM_VER, 0x05);
+		nla_put_u32(msg, BOOTSHAKE_A_MTK_TARGET_CONFIG, 0x05);
+		nla_put(msg, BOOTSHAKE_A_MTK_ME_ID, sizeof(me_id), me_id);
+		nla_put(msg, BOOTSHAKE_A_MTK_SOC_ID, sizeof(soc_id), soc_id);
+		nla_put_string(msg, BOOTSHAKE_A_MTK_CHIP, "MT6765");
+		nla_put_u32(msg, BOOTSHAKE_A_MTK_WATCHDOG,
+			    BOOTSHAKE_WDT_DISABLED);
+		nla_put_u8(msg, BOOTSHAKE_A_MTK_IS_BROM, 1);
 		nla_nest_end(msg, nest);
 	}
+	return msg;
+}
+
+static void put_region(struct nl_msg *msg, uint32_t addr, uint32_t count,
+		       uint32_t size, const char *type)
+{
+	struct nlattr *r = nla_nest_start(msg, BOOTSHAKE_A_ALT_REGION |
+					  NLA_F_NESTED);
+
+	nla_put_u32(msg, BOOTSHAKE_A_REGION_ADDRESS, addr);
+	nla_put_u32(msg, BOOTSHAKE_A_REGION_COUNT, count);
+	nla_put_u32(msg, BOOTSHAKE_A_REGION_SIZE, size);
+	nla_put_string(msg, BOOTSHAKE_A_REGION_TYPE, type);
+	nla_nest_end(msg, r);
+}
+
+/* An STM32 DFU device in dfuIDLE with two alternate settings. */
+static struct nl_msg *dfu_dev(uint32_t id, const char *path)
+{
+	static const uint8_t cmds[] = { 0x00, 0x21, 0x41, 0x92 };
+	struct nl_msg *msg = new_msg(BOOTSHAKE_CMD_DEV_GET);
+	struct nlattr *nest, *alt;
+
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_ID, id);
+	nla_put_string(msg, BOOTSHAKE_A_DEV_PATH, path);
+	nla_put_u16(msg, BOOTSHAKE_A_DEV_VID, 0x0483);
+	nla_put_u16(msg, BOOTSHAKE_A_DEV_PID, 0xdf11);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_KIND, BOOTSHAKE_KIND_STM32_DFU);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_STATE, BOOTSHAKE_STATE_READY);
+	nla_put_u64(msg, BOOTSHAKE_A_DEV_SYNC_US, 3100);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_FLAGS, 0);
+	nest = nla_nest_start(msg, BOOTSHAKE_A_DEV_STM32 | NLA_F_NESTED);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_DFU_STATE, 2);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_DFU_STATUS, 0);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_DFU_VERSION, 0x011a);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_TRANSFER_SIZE, 2048);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_ATTRIBUTES, 0x0b);
+	nla_put(msg, BOOTSHAKE_A_STM32_COMMANDS, sizeof(cmds), cmds);
+	nla_put_string(msg, BOOTSHAKE_A_STM32_FAMILY, "STM32F4");
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE, 80);
+	alt = nla_nest_start(msg, BOOTSHAKE_A_STM32_ALT | NLA_F_NESTED);
+	nla_put_u32(msg, BOOTSHAKE_A_ALT_NUMBER, 0);
+	nla_put_string(msg, BOOTSHAKE_A_ALT_NAME,
+		       "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg");
+	put_region(msg, 0x08000000, 4, 16384, "g");
+	put_region(msg, 0x08010000, 1, 65536, "g");
+	put_region(msg, 0x08020000, 7, 131072, "g");
+	nla_nest_end(msg, alt);
+	alt = nla_nest_start(msg, BOOTSHAKE_A_STM32_ALT | NLA_F_NESTED);
+	nla_put_u32(msg, BOOTSHAKE_A_ALT_NUMBER, 1);
+	nla_put_string(msg, BOOTSHAKE_A_ALT_NAME, "@Option Bytes garbage");
+	nla_put_flag(msg, BOOTSHAKE_A_ALT_MALFORMED);
+	nla_nest_end(msg, alt);
+	nla_nest_end(msg, nest);
+	return msg;
+}
+
+/* An STM32 behind a USART bridge, already synced (NACK to 0x7f). */
+static struct nl_msg *usart_dev(uint32_t id, const char *path)
+{
+	static const uint8_t cmds[] = {
+		0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x44, 0x63, 0x73, 0x82,
+		0x92,
+	};
+	struct nl_msg *msg = new_msg(BOOTSHAKE_CMD_DEV_GET);
+	struct nlattr *nest;
+
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_ID, id);
+	nla_put_string(msg, BOOTSHAKE_A_DEV_PATH, path);
+	nla_put_u16(msg, BOOTSHAKE_A_DEV_VID, 0x10c4);
+	nla_put_u16(msg, BOOTSHAKE_A_DEV_PID, 0xea60);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_KIND, BOOTSHAKE_KIND_STM32_USART);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_STATE, BOOTSHAKE_STATE_READY);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_FLAGS,
+		    BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED);
+	nest = nla_nest_start(msg, BOOTSHAKE_A_DEV_STM32 | NLA_F_NESTED);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_BL_VERSION, 0x31);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_PID, 0x0413);
+	nla_put(msg, BOOTSHAKE_A_STM32_COMMANDS, sizeof(cmds), cmds);
+	nla_nest_end(msg, nest);
 	return msg;
 }
 
@@ -141,16 +244,36 @@ static void test_full(void)
 	CHECK(json_object_get_boolean(get(o, "already_synced")),
 	      "already_synced");
 	CHECK(!json_object_get_boolean(get(o, "taken_over")), "taken_over");
-	CHECK(json_object_get_boolean(get(get(o, "flags"), "already_synced")),
-	      "flags.already_synced");
+	CHECK(!get(o, "flags"), "the nested flags object is gone");
+	CHECK(get_int(o, "garbage_bytes") == 2, "garbage_bytes");
 	CHECK(!strcmp(get_str(o, "speed"), "high"), "speed");
 	CHECK(get_int(o, "busnum") == 1 && get_int(o, "devnum") == 7,
 	      "bus/dev");
-	CHECK(!get(o, "error") && !get(o, "error_name") && !get(o, "reason"),
-	      "error fields present on a ready device");
+	CHECK(!get(o, "error") && !get(o, "error_name") && !get(o, "reason") &&
+	      !get(o, "errno"), "error fields present on a ready device");
 	m = get(o, "mtk");
 	CHECK(m && get_int(m, "hw_code") == 0x0766, "mtk.hw_code");
 	CHECK(m && get_int(m, "hw_status") == 0, "mtk.hw_status");
+	CHECK(get_int(m, "hw_subcode") == 0x8a00, "hw_subcode");
+	CHECK(get_int(m, "hw_ver") == 0xca00, "hw_ver");
+	CHECK(get_int(m, "sw_ver") == 0, "sw_ver");
+	CHECK(get_int(m, "bl_ver") == 0xfe, "bl_ver");
+	CHECK(get_int(m, "brom_ver") == 5, "brom_ver");
+	CHECK(get_int(m, "target_config") == 5, "target_config");
+	CHECK(json_object_get_boolean(get(m, "sbc")), "sbc");
+	CHECK(get(m, "sla") && !json_object_get_boolean(get(m, "sla")), "sla");
+	CHECK(json_object_get_boolean(get(m, "daa")), "daa");
+	CHECK(!strcmp(get_str(m, "me_id"), "0123456789abcdeffedcba9876543210"),
+	      "me_id %s", get_str(m, "me_id"));
+	CHECK(strlen(get_str(m, "soc_id")) == 64 &&
+	      !strncmp(get_str(m, "soc_id"), "a0a1a2", 6), "soc_id %s",
+	      get_str(m, "soc_id"));
+	CHECK(!strcmp(get_str(m, "chip"), "MT6765"), "chip");
+	CHECK(!strcmp(get_str(m, "watchdog"), "disabled"), "watchdog");
+	CHECK(json_object_get_boolean(get(m, "already_synced")),
+	      "mtk.already_synced");
+	CHECK(json_object_get_boolean(get(m, "is_brom")), "is_brom");
+	CHECK(!get(o, "dfu") && !get(o, "usart"), "stm32 objects on mtk");
 	json_object_put(o);
 	bs_dev_clear(&dev);
 }
@@ -169,7 +292,9 @@ static void test_failed(void)
 		return;
 	CHECK(dev.cmd == BOOTSHAKE_CMD_DEV_CHANGE_NTF, "cmd %u", dev.cmd);
 	o = bs_dev_json(&dev, NULL);
-	CHECK(get_int(o, "error") == ETIMEDOUT, "error");
+	CHECK(!strcmp(get_str(o, "error"), "no-reply"), "error %s",
+	      get_str(o, "error"));
+	CHECK(get_int(o, "errno") == ETIMEDOUT, "errno");
 	CHECK(!strcmp(get_str(o, "error_name"), "ETIMEDOUT"), "error_name %s",
 	      get_str(o, "error_name"));
 	CHECK(!strcmp(get_str(o, "state"), "failed"), "state");
@@ -274,7 +399,20 @@ static void test_bad(void)
 		  "mtk.hw-code" },
 		{ "hw_status as u16", -1, BOOTSHAKE_A_MTK_HW_STATUS, 2, zeros,
 		  "mtk.hw-status" },
+		{ "garbage as u64", BOOTSHAKE_A_DEV_GARBAGE, 0, 8, zeros,
+		  "garbage" },
+		{ "error code without NUL", BOOTSHAKE_A_DEV_ERROR_CODE, 0, 3,
+		  "abc", "error-code" },
+		{ "is_brom as u32", -1, BOOTSHAKE_A_MTK_IS_BROM, 4, zeros,
+		  "mtk.is-brom" },
+		{ "me_id of 65 bytes", -1, BOOTSHAKE_A_MTK_ME_ID, 65, NULL,
+		  "mtk.me-id" },
+		{ "watchdog as u8", -1, BOOTSHAKE_A_MTK_WATCHDOG, 1, zeros,
+		  "mtk.watchdog" },
+		{ "chip without NUL", -1, BOOTSHAKE_A_MTK_CHIP, 2, "MT",
+		  "mtk.chip" },
 	};
+	static const char big[80];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -292,7 +430,8 @@ static void test_bad(void)
 			struct nlattr *nest;
 
 			nest = nla_nest_start(msg, BOOTSHAKE_A_DEV_MTK);
-			nla_put(msg, c->mtk_type, c->len, c->data);
+			nla_put(msg, c->mtk_type, c->len,
+				c->data ? c->data : big);
 			nla_nest_end(msg, nest);
 		}
 		ret = parse(msg, &dev, why);
@@ -303,6 +442,44 @@ static void test_bad(void)
 		if (!ret)
 			bs_dev_clear(&dev);
 	}
+}
+
+/* Malformed STM32 nests, two levels down, are named with their path. */
+static void test_bad_stm32(void)
+{
+	struct nl_msg *msg;
+	struct nlattr *nest, *alt, *reg;
+	struct bs_dev dev;
+	char why[160] = "";
+	int ret;
+
+	msg = new_msg(BOOTSHAKE_CMD_DEV_GET);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_ID, 5);
+	nla_put_string(msg, BOOTSHAKE_A_DEV_PATH, "9-9");
+	nest = nla_nest_start(msg, BOOTSHAKE_A_DEV_STM32 | NLA_F_NESTED);
+	nla_put_string(msg, BOOTSHAKE_A_STM32_FAMILY, "STM32F4");
+	alt = nla_nest_start(msg, BOOTSHAKE_A_STM32_ALT | NLA_F_NESTED);
+	nla_put_string(msg, BOOTSHAKE_A_ALT_NAME, "@x");
+	reg = nla_nest_start(msg, BOOTSHAKE_A_ALT_REGION | NLA_F_NESTED);
+	nla_put_u16(msg, BOOTSHAKE_A_REGION_ADDRESS, 8);
+	nla_nest_end(msg, reg);
+	nla_nest_end(msg, alt);
+	nla_nest_end(msg, nest);
+	ret = parse(msg, &dev, why);
+	CHECK(ret == -EBADMSG, "accepted (ret %d)", ret);
+	CHECK(strstr(why, "stm32.alt.region.address"), "why \"%s\"", why);
+	CHECK(!dev.path && !dev.stm32.family && !dev.stm32.alts,
+	      "leaked on error");
+
+	msg = new_msg(BOOTSHAKE_CMD_DEV_GET);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_ID, 5);
+	nest = nla_nest_start(msg, BOOTSHAKE_A_DEV_STM32 | NLA_F_NESTED);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_DFU_STATE, 2);
+	nla_put(msg, BOOTSHAKE_A_STM32_COMMANDS, 65, why);
+	nla_nest_end(msg, nest);
+	ret = parse(msg, &dev, why);
+	CHECK(ret == -EBADMSG && strstr(why, "stm32.commands"),
+	      "ret %d why \"%s\"", ret, why);
 }
 
 static void test_missing_id(void)
@@ -316,6 +493,95 @@ static void test_missing_id(void)
 	ret = parse(msg, &dev, why);
 	CHECK(ret == -EBADMSG && strstr(why, "missing attribute id"),
 	      "ret %d why %s", ret, why);
+}
+
+/* A module that sends no error code: a failed device still has one. */
+static void test_failed_without_code(void)
+{
+	struct nl_msg *msg = new_msg(BOOTSHAKE_CMD_DEV_GET);
+	struct json_object *o;
+	struct bs_dev dev;
+	char why[160] = "";
+
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_ID, 3);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_STATE, BOOTSHAKE_STATE_FAILED);
+	nla_put_u32(msg, BOOTSHAKE_A_DEV_ERROR, EPROTO);
+	CHECK(parse(msg, &dev, why) == 0, "%s", why);
+	o = bs_dev_json(&dev, NULL);
+	CHECK(!strcmp(get_str(o, "error"), "unknown"), "error %s",
+	      get_str(o, "error"));
+	CHECK(!strcmp(get_str(o, "error_name"), "EPROTO"), "error_name");
+	json_object_put(o);
+	bs_dev_clear(&dev);
+}
+
+static void test_dfu(void)
+{
+	struct json_object *o, *d, *alts, *a0, *a1, *r;
+	struct bs_dev dev;
+	char why[160] = "";
+	int ret;
+
+	ret = parse(dfu_dev(7, "2-1"), &dev, why);
+	CHECK(ret == 0, "ret %d: %s", ret, why);
+	if (ret)
+		return;
+	o = bs_dev_json(&dev, NULL);
+	CHECK(!strcmp(get_str(o, "kind"), "stm32-dfu"), "kind");
+	d = get(o, "dfu");
+	CHECK(d != NULL && !get(o, "usart") && !get(o, "mtk"), "dfu object");
+	CHECK(!strcmp(get_str(d, "state"), "dfuIDLE"), "state %s",
+	      get_str(d, "state"));
+	CHECK(!strcmp(get_str(d, "status"), "OK"), "status");
+	CHECK(!strcmp(get_str(d, "dfu_version"), "1.1a"), "dfu_version %s",
+	      get_str(d, "dfu_version"));
+	CHECK(json_object_get_boolean(get(d, "dfuse")), "dfuse");
+	CHECK(get_int(d, "transfer_size") == 2048, "transfer_size");
+	CHECK(get_int(d, "attributes") == 0x0b, "attributes");
+	CHECK(json_object_array_length(get(d, "commands")) == 4 &&
+	      json_object_get_int(json_object_array_get_idx(get(d, "commands"),
+							    3)) == 0x92,
+	      "commands");
+	CHECK(!strcmp(get_str(d, "family"), "STM32F4"), "family");
+	CHECK(get_int(d, "family_confidence") == 80, "family_confidence");
+	alts = get(d, "alts");
+	CHECK(alts && json_object_array_length(alts) == 2, "alts");
+	a0 = json_object_array_get_idx(alts, 0);
+	a1 = json_object_array_get_idx(alts, 1);
+	CHECK(get_int(a0, "alt") == 0 && get_int(a1, "alt") == 1, "alt nr");
+	CHECK(!strncmp(get_str(a0, "name"), "@Internal Flash", 15), "name");
+	CHECK(json_object_array_length(get(a0, "regions")) == 3, "regions");
+	r = json_object_array_get_idx(get(a0, "regions"), 2);
+	CHECK(get_int(r, "address") == 0x08020000 && get_int(r, "count") == 7 &&
+	      get_int(r, "size") == 131072 && !strcmp(get_str(r, "type"), "g"),
+	      "region 2");
+	CHECK(json_object_get_boolean(get(a1, "malformed")) &&
+	      json_object_array_length(get(a1, "regions")) == 0, "malformed");
+	json_object_put(o);
+	bs_dev_clear(&dev);
+}
+
+static void test_usart(void)
+{
+	struct json_object *o, *u;
+	struct bs_dev dev;
+	char why[160] = "";
+	int ret;
+
+	ret = parse(usart_dev(8, "3-2"), &dev, why);
+	CHECK(ret == 0, "ret %d: %s", ret, why);
+	if (ret)
+		return;
+	o = bs_dev_json(&dev, NULL);
+	u = get(o, "usart");
+	CHECK(u && !get(o, "dfu"), "usart object");
+	CHECK(get_int(u, "bl_version") == 0x31, "bl_version");
+	CHECK(get_int(u, "pid") == 0x413, "pid");
+	CHECK(json_object_array_length(get(u, "commands")) == 11, "commands");
+	CHECK(json_object_get_boolean(get(u, "already_synced")),
+	      "already_synced");
+	json_object_put(o);
+	bs_dev_clear(&dev);
 }
 
 static void test_short(void)
@@ -365,6 +631,34 @@ static void sample_output(void)
 
 	list = (struct bs_dev_list){ 0 };
 	print_dev_list(&list);
+
+	/* STM32 over DFU and over USART, in a table and one by one */
+	if (parse(dfu_dev(7, "2-1"), &dev, why) ||
+	    bs_dev_list_add(&list, &dev) ||
+	    parse(usart_dev(8, "3-2"), &dev, why) ||
+	    bs_dev_list_add(&list, &dev)) {
+		fprintf(stderr, "sample: %s\n", why);
+		exit(2);
+	}
+	print_dev_list(&list);
+	print_dev(&list.v[0]);
+	print_dev(&list.v[1]);
+	bs_dev_list_free(&list);
+
+	{
+		static const struct bs_policy pols[] = {
+			{ .present = 0x7e, .kind = BOOTSHAKE_KIND_MTK_BROM,
+			  .mode = BOOTSHAKE_POLICY_AUTO, .step_ms = 100,
+			  .sync_ms = 3000 },
+			{ .present = 0x7e, .kind = BOOTSHAKE_KIND_MTK_PRELOADER,
+			  .mode = BOOTSHAKE_POLICY_WATCH, .arm_count = 2,
+			  .arm_timeout_ms = 54321, .step_ms = 100,
+			  .sync_ms = 3000 },
+		};
+
+		print_policies(pols, 2);
+		print_policy(&pols[1]);
+	}
 }
 
 int main(int argc, char **argv)
@@ -381,6 +675,10 @@ int main(int argc, char **argv)
 	test_unknown();
 	test_bad();
 	test_missing_id();
+	test_failed_without_code();
+	test_dfu();
+	test_usart();
+	test_bad_stm32();
 	test_short();
 
 	if (failures) {

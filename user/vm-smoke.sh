@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Smoke test of user/bootshake against the real module, inside the guest:
-#   selftests/vm/run-vm.sh --kernel 6.1 --timeout 300 -- user/vm-smoke.sh
+#   selftests/vm/run-vm.sh --kernel 6.1 --timeout 900 -- user/vm-smoke.sh
+# (valgrind under TCG takes most of that)
 # Prints what the CLI prints and fails on a broken contract. valgrind
 # runs list/show/monitor when it is installed.
 set -uo pipefail
@@ -48,13 +49,23 @@ cat "$tmp/mon.json" "$tmp/mon.err"
 python3 - "$tmp/mon.json" <<'PY' || bad "monitor JSON"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev[0]["event"] == "dump-done", ev[0]
+ev = ev[1:]
 assert ev[0]["event"] == "add", ev[0]
 assert ev[-1]["state"] in ("ready", "failed"), ev[-1]
 for e in ev:
     assert {"event", "timestamp", "time_ns", "id", "path", "state"} <= set(e)
 PY
-path=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['path'])" "$tmp/mon.json")
-id=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['id'])" "$tmp/mon.json")
+first_dev() { # FIELD: of the first event with a device
+	python3 -c "
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if 'id' in e:
+        print(e[sys.argv[2]]); break" "$tmp/mon.json" "$1"
+}
+path=$(first_dev path)
+id=$(first_dev id)
 
 step "bootshake list"
 $BSK list || bad "list"
@@ -64,6 +75,15 @@ step "bootshake show $path"
 $BSK show "$path" || bad "show path"
 step "bootshake -j show $id"
 $BSK -j show "$id" || bad "-j show id"
+
+step "bootshake policy / transcript / diagnose"
+$BSK policy || bad "policy"
+$BSK -j policy mtk-brom | jq_py 'assert d["kind"] == "mtk-brom"' || bad "-j policy KIND"
+$BSK transcript "$path" || bad "transcript"
+$BSK -j transcript "$id" | jq_py 'assert d["records"] and d["lost"] == 0' ||
+	bad "-j transcript"
+$BSK diagnose "$path" || bad "diagnose"
+$BSK -j diagnose "$id" | jq_py 'assert d["findings"] == []' || bad "-j diagnose"
 
 step "monitor --dump --timeout 1 (exists, exit 0)"
 $BSK -j monitor --dump --timeout 1; rc=$?
@@ -75,7 +95,9 @@ $BSK -j monitor --count 1 --timeout 1; rc=$?
 if command -v valgrind >/dev/null; then
 	step "valgrind"
 	for args in "-j list" "list" "show $path" "-j show $id" \
-		    "-j show 999999" "-j monitor --dump --timeout 1"; do
+		    "-j show 999999" "-j monitor --dump --timeout 1" \
+		    "policy" "-j arm mtk-preloader --count 65" \
+		    "transcript $path" "-j diagnose $id" "-j retry $id"; do
 		valgrind -q --leak-check=full --show-leak-kinds=all \
 			--errors-for-leak-kinds=all --error-exitcode=99 \
 			$BSK $args >/dev/null 2>"$tmp/vg"

@@ -82,7 +82,7 @@ static void expect_taken_over(struct __test_metadata *_metadata,
 	EXPECT_NE(0, access("/sys/class/tty/ttyACM0", F_OK));
 }
 
-TEST_F(takeover, device_bound_to_cdc_acm_before_load)
+TEST_F_TIMEOUT(takeover, device_bound_to_cdc_acm_before_load, 120)
 {
 	const char *const props[] = { "DRIVER=cdc_acm", NULL };
 	char devpath[48];
@@ -94,12 +94,13 @@ TEST_F(takeover, device_bound_to_cdc_acm_before_load)
 		TH_LOG("cdc_acm never bound %s", devpath);
 	}
 
+	TH_LOG("cdc_acm has %s; loading bootshake", devpath);
 	ASSERT_EQ(0, bsk_modprobe_bootshake());
 	ASSERT_EQ(0, bsk_mon_start(&self->mon));
 	expect_taken_over(_metadata, self);
 }
 
-TEST_F(takeover, plugged_after_both_loaded_cdc_acm_first)
+TEST_F_TIMEOUT(takeover, plugged_after_both_loaded_cdc_acm_first, 120)
 {
 	ASSERT_EQ(0, bsk_modprobe_bootshake());
 	ASSERT_EQ(0, bsk_mon_start(&self->mon));

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bootshake CLI: monitor events to the systemd journal (native protocol).
+ */
+#ifndef BOOTSHAKE_USER_JOURNAL_H
+#define BOOTSHAKE_USER_JOURNAL_H
+
+struct bs_dev;
+
+struct bs_journal {
+	int	fd;
+};
+
+/* The socket used: $BOOTSHAKE_JOURNAL_SOCKET or journald's. */
+const char *bs_journal_path(void);
+/* Connect; negative errno (-ENOENT: no journald running). */
+int bs_journal_open(struct bs_journal *j);
+void bs_journal_close(struct bs_journal *j);
+/*
+ * One entry: MESSAGE= (the monitor line without its timestamp),
+ * PRIORITY=, SYSLOG_IDENTIFIER=bootshake, BOOTSHAKE_EVENT=, and for a
+ * device BOOTSHAKE_ID=, BOOTSHAKE_PATH=, BOOTSHAKE_KIND=, BOOTSHAKE_STATE=,
+ * BOOTSHAKE_USB_ID=, BOOTSHAKE_CHIP=, BOOTSHAKE_SYNC_US=,
+ * BOOTSHAKE_ERROR=, BOOTSHAKE_ERRNO=, BOOTSHAKE_REASON= when known.
+ */
+int bs_journal_event(struct bs_journal *j, const char *event,
+		     const struct bs_dev *dev, const char *note);
+
+#endif /* BOOTSHAKE_USER_JOURNAL_H */
