@@ -21,7 +21,7 @@
 
 #include <linux/string.h>
 
-#include <asm/unaligned.h>
+#include "compat.h"	/* get/put_unaligned_be*() */
 
 #include "bootshake.h"
 
@@ -116,6 +116,11 @@ enum mtk_reply {
  * @attempts: sequences started
  * @noise: bytes skipped that were no reply to what was sent
  * @silent_a0: A0s in a row that got no answer at all
+ * @tried_index1: the last pass started at 0A (see mtk_sync())
+ * @non_a0: bytes sent since the last A0; kept at most 3, so that a
+ *	preloader back in its listen loop never collects the 8 bytes of a
+ *	mode token from us (mediatek.md section 2.2: 8 bytes not starting
+ *	with A0 end the download window)
  * @answered: the device answered anything at all
  * @last_bad: last unexpected byte, or -1
  * @last_sent: the byte @last_bad answered
@@ -126,6 +131,8 @@ struct mtk_sync {
 	unsigned int attempts;
 	unsigned int noise;
 	unsigned int silent_a0;
+	bool tried_index1;
+	unsigned int non_a0;
 	bool answered;
 	int last_bad;
 	u8 last_sent;
@@ -198,6 +205,14 @@ static int mtk_sync_once(struct mtk_sync *s, unsigned int start, bool *echo)
 	for (i = start; i < ARRAY_SIZE(mtk_sync_seq); i++) {
 		u8 b = mtk_sync_seq[i];
 
+		if (b != mtk_sync_seq[0] &&
+		    ++s->non_a0 > ARRAY_SIZE(mtk_sync_seq) - 1) {
+			bsk_tr_note(bdev->tr, "token guard");
+			s->tried_index1 = true;	/* next pass starts with A0 */
+			return -EAGAIN;
+		}
+		if (b == mtk_sync_seq[0])
+			s->non_a0 = 0;
 		ret = bsk_pipe_write(&bdev->pipe, &b, 1, bdev->step_ms);
 		if (ret == -ETIMEDOUT) {
 			bsk_tr_note(bdev->tr, "write timeout");
@@ -210,8 +225,10 @@ static int mtk_sync_once(struct mtk_sync *s, unsigned int start, bool *echo)
 		if (ret)
 			return ret;
 
-		if (reply != MTK_REPLY_NONE && i == 0)
+		if (reply != MTK_REPLY_NONE && i == 0) {
 			s->silent_a0 = 0;
+			s->tried_index1 = false;
+		}
 
 		switch (reply) {
 		case MTK_REPLY_SYNC:
@@ -315,7 +332,9 @@ static int mtk_sync(struct bsk_dev *bdev)
 		 * preloader sitting at index 1 ignores further A0s (its
 		 * "fault-tolerant additional start cmd"), so go on with 0A.
 		 */
-		start = s.silent_a0 >= 2 && s.answered && s.silent_a0 % 2 == 0;
+		start = s.silent_a0 >= 2 && s.answered && !s.tried_index1 &&
+			s.non_a0 == 0;
+		s.tried_index1 = start;
 		s.attempts++;
 		ret = mtk_sync_once(&s, start, &echo);
 	} while (ret == -EAGAIN && time_before(jiffies, s.deadline));
@@ -357,11 +376,23 @@ struct mtk_ident_run {
 };
 
 /*
- * Send @cmd, expect its echo, read @len reply bytes.  Return: 0,
- * -ETIMEDOUT, -EPROTO (wrong echo), or -ENODEV.  A miss flushes the pipe
- * so the next command starts clean.
+ * A stalled bulk endpoint during the readout (mediatek.md scenario 23):
+ * clear the halt and let the caller try once more.  Return: 0 when the
+ * pipe runs again, or the error of the recovery.
  */
-static int mtk_cmd(struct mtk_ident_run *r, u8 cmd, u8 *reply, size_t len)
+static int mtk_unstall(struct mtk_ident_run *r, u8 cmd)
+{
+	int ret;
+
+	bsk_tr_note(r->bdev->tr, "cmd %02x: stall", cmd);
+	ret = bsk_pipe_recover(&r->bdev->pipe);
+	if (!ret)
+		bsk_tr_note(r->bdev->tr, "stall cleared");
+	return ret;
+}
+
+static int mtk_cmd_once(struct mtk_ident_run *r, u8 cmd, u8 *reply,
+			size_t len)
 {
 	struct bsk_pipe *pipe = &r->bdev->pipe;
 	unsigned long deadline;
@@ -376,12 +407,32 @@ static int mtk_cmd(struct mtk_ident_run *r, u8 cmd, u8 *reply, size_t len)
 		ret = -EPROTO;
 	if (!ret && len)
 		ret = bsk_pipe_read(pipe, reply, len, deadline);
+	return ret;
+}
+
+/*
+ * Send @cmd, expect its echo, read @len reply bytes.  A stall is cleared
+ * and the command sent once more.  Return: 0, -ETIMEDOUT, -EPROTO (wrong
+ * echo), -EPIPE, or -ENODEV.  A miss flushes the pipe so the next command
+ * starts clean.
+ */
+static int mtk_cmd(struct mtk_ident_run *r, u8 cmd, u8 *reply, size_t len)
+{
+	int ret;
+
+	ret = mtk_cmd_once(r, cmd, reply, len);
+	if (ret == -EPIPE) {
+		ret = mtk_unstall(r, cmd);
+		if (!ret)
+			ret = mtk_cmd_once(r, cmd, reply, len);
+	}
 	if (ret == -ENODEV)
 		return ret;
 	if (ret) {
 		bsk_tr_note(r->bdev->tr, "cmd %02x: %s", cmd,
-			    ret == -ETIMEDOUT ? "timeout" : "bad echo");
-		bsk_pipe_flush(pipe);
+			    ret == -ETIMEDOUT ? "timeout" :
+			    ret == -EPIPE ? "stall again" : "bad echo");
+		bsk_pipe_flush(&r->bdev->pipe);
 		r->misses++;
 		return ret;
 	}
@@ -413,6 +464,8 @@ static int mtk_cmd_blob(struct mtk_ident_run *r, u8 cmd, u8 *out, size_t max)
 		ret = bsk_pipe_read(pipe, buf, 2, deadline);
 	if (!ret && get_unaligned_be16(buf) > 0xff)
 		ret = -EPROTO;
+	if (ret == -EPIPE && mtk_unstall(r, cmd) == -ENODEV)
+		ret = -ENODEV;
 	if (ret && ret != -ENODEV)
 		bsk_pipe_flush(pipe);
 	return ret;
@@ -485,6 +538,8 @@ static enum bootshake_watchdog mtk_write(struct mtk_ident_run *r, u32 addr,
 	}
 
 	*err = ret;
+	if (ret == -EPIPE && mtk_unstall(r, MTK_CMD_WRITE32) == -ENODEV)
+		*err = -ENODEV;
 	if (ret && ret != -ENODEV)
 		bsk_pipe_flush(pipe);
 	if (ret == -ETIMEDOUT)
@@ -518,14 +573,19 @@ static int mtk_watchdog(struct mtk_ident_run *r)
 static int mtk_cmd_byte(struct mtk_ident_run *r, u8 cmd, u8 *c)
 {
 	struct bsk_pipe *pipe = &r->bdev->pipe;
-	int ret;
+	int ret, tries;
 
-	ret = bsk_pipe_write(pipe, &cmd, 1, r->bdev->step_ms);
-	if (!ret)
-		ret = bsk_pipe_getc(pipe, c,
-				    jiffies + msecs_to_jiffies(r->bdev->step_ms));
+	for (tries = 0; tries < 2; tries++) {
+		ret = bsk_pipe_write(pipe, &cmd, 1, r->bdev->step_ms);
+		if (!ret)
+			ret = bsk_pipe_getc(pipe, c, jiffies +
+					    msecs_to_jiffies(r->bdev->step_ms));
+		if (ret != -EPIPE || mtk_unstall(r, cmd))
+			break;
+	}
 	if (ret && ret != -ENODEV) {
-		bsk_tr_note(r->bdev->tr, "cmd %02x: timeout", cmd);
+		bsk_tr_note(r->bdev->tr, "cmd %02x: %s", cmd,
+			    ret == -EPIPE ? "stall again" : "timeout");
 		r->misses++;
 	} else if (!ret) {
 		r->misses = 0;

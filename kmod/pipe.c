@@ -154,10 +154,10 @@ int bsk_pipe_start(struct bsk_pipe *p)
 }
 
 /**
- * bsk_pipe_recover() - restart the IN side after a stall
+ * bsk_pipe_recover() - restart the pipe after a stall
  * @p: the pipe
  *
- * Kills what is left of the IN URBs, clears the endpoint halt, forgets
+ * Kills what is left of the IN URBs, clears both endpoints' halts, forgets
  * the error and the bytes received so far, and arms the URBs again.
  * Process context; only the handshake work item calls it.
  *
@@ -172,6 +172,8 @@ int bsk_pipe_recover(struct bsk_pipe *p)
 
 	usb_kill_anchored_urbs(&p->in_anchor);
 	ret = usb_clear_halt(p->udev, p->in_pipe);
+	if (!ret)
+		ret = usb_clear_halt(p->udev, p->out_pipe);
 	if (ret)
 		return ret;
 
