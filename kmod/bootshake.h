@@ -46,8 +46,49 @@ struct bsk_mtk_ident {
 	const char *chip;	/* static string, or NULL */
 };
 
-/* STM32 identity, owned by the stm32 kinds (kmod/stm32_*.c). */
-struct bsk_stm32_ident;
+/* --- STM32 (kmod/stm32_dfu.c, kmod/stm32_usart.c) --- */
+#define BSK_STM32_MAX_CMDS	24
+
+/**
+ * struct bsk_stm32_status - STM32 scalars published with the state
+ * @has_func: a DFU functional descriptor was found (DFU)
+ * @has_status: @dfu_state and @dfu_status hold a GETSTATUS reply (DFU)
+ * @has_bl_version: @bl_version was read (USART GET / GET_VERSION)
+ * @has_pid: @pid was read (USART GET_ID)
+ * @dfu_state: bState of the last GETSTATUS reply
+ * @dfu_status: bStatus of the last GETSTATUS reply
+ * @attributes: DFU bmAttributes
+ * @transfer_size: DFU wTransferSize
+ * @dfu_version: DFU bcdDFUVersion (0x0100 for a 7-byte DFU 1.0 descriptor)
+ * @ncmds: bytes used in @cmds
+ * @cmds: DfuSe command list (UPLOAD block 0) or USART GET command list
+ * @bl_version: USART bootloader protocol version
+ * @pid: USART GET_ID product ID
+ * @family: inferred family, static string, or NULL
+ * @family_confidence: how sure the inference is, percent
+ *
+ * Larger DFU data (alternate settings and their memory regions) hangs on
+ * &bsk_dev.priv, see kmod/stm32_dfu.c.
+ */
+struct bsk_stm32_status {
+	bool has_func;
+	bool has_status;
+	bool has_bl_version;
+	bool has_pid;
+	u8 dfu_state;
+	u8 dfu_status;
+	u8 attributes;
+	u16 transfer_size;
+	u16 dfu_version;
+	u8 ncmds;
+	u8 cmds[BSK_STM32_MAX_CMDS];
+	u8 bl_version;
+	u16 pid;
+	const char *family;
+	u8 family_confidence;
+};
+
+/* --- end STM32 --- */
 
 /**
  * struct bsk_status - the published, user-visible state of a device
@@ -68,6 +109,7 @@ struct bsk_status {
 	char reason[128];
 	union {
 		struct bsk_mtk_ident mtk;
+		struct bsk_stm32_status stm32;
 	};
 };
 
@@ -237,5 +279,9 @@ bool bsk_takeover_pending(struct usb_interface *intf);
 /* kmod/mtk.c */
 extern const struct bsk_kind bsk_mtk_brom_kind;
 extern const struct bsk_kind bsk_mtk_preloader_kind;
+
+/* kmod/stm32_dfu.c, kmod/stm32_usart.c */
+extern const struct bsk_kind bsk_stm32_dfu_kind;
+extern const struct bsk_kind bsk_stm32_usart_kind;
 
 #endif /* _BOOTSHAKE_H */

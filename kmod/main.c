@@ -29,6 +29,11 @@ module_param_named(policy, bsk_policy_param, charp, 0444);
 MODULE_PARM_DESC(policy,
 		 "Policies at load, e.g. \"mtk-preloader=auto,mtk-brom=watch\"; each of off, watch, auto (default mtk-brom=auto, mtk-preloader=watch)");
 
+static char *bsk_usart_ids;
+module_param_named(usart_ids, bsk_usart_ids, charp, 0444);
+MODULE_PARM_DESC(usart_ids,
+		 "CDC-ACM bridges wired to an STM32 USART bootloader, opt-in: \"VID:PID[,VID:PID]...\" in hex (or at run time: echo VID PID 02 > /sys/bus/usb/drivers/bootshake/new_id)");
+
 module_param_named(takeover, bsk_takeover, bool, 0644);
 MODULE_PARM_DESC(takeover,
 		 "Take matching devices away from cdc_acm/option (default on)");
@@ -58,6 +63,14 @@ const struct usb_device_id bsk_ids[] = {
 	{ BSK_MTK_COMM(0x0e8d, 0x6000, bsk_mtk_preloader_kind) },
 	{ BSK_MTK_COMM(0x1004, 0x6000, bsk_mtk_preloader_kind) },	/* LG */
 	{ BSK_MTK_COMM(0x22d9, 0x0006, bsk_mtk_preloader_kind) },	/* OPPO */
+	/*
+	 * STM32 system bootloader, USB DFU mode (FE/01/02): one ID for every
+	 * family (../shared/protocols/stm32.md 1.1, 1.3).  Protocol 0 and 1
+	 * (runtime) interfaces are not ROMs and stay unbound.
+	 */
+	{ USB_DEVICE_AND_INTERFACE_INFO(0x0483, 0xdf11, USB_CLASS_APP_SPEC,
+					0x01, 0x02),
+	  .driver_info = (kernel_ulong_t)&bsk_stm32_dfu_kind },
 	{ }
 };
 MODULE_DEVICE_TABLE(usb, bsk_ids);
@@ -66,6 +79,8 @@ MODULE_DEVICE_TABLE(usb, bsk_ids);
 const struct bsk_kind *const bsk_kinds[BOOTSHAKE_KIND_MAX + 1] = {
 	[BOOTSHAKE_KIND_MTK_BROM] = &bsk_mtk_brom_kind,
 	[BOOTSHAKE_KIND_MTK_PRELOADER] = &bsk_mtk_preloader_kind,
+	[BOOTSHAKE_KIND_STM32_DFU] = &bsk_stm32_dfu_kind,
+	[BOOTSHAKE_KIND_STM32_USART] = &bsk_stm32_usart_kind,
 };
 
 /**
@@ -103,6 +118,10 @@ static int bsk_probe(struct usb_interface *intf,
 {
 	const struct bsk_kind *kind = (const struct bsk_kind *)id->driver_info;
 
+	/* A dynamic ID (usart_ids, new_id) is an opted-in STM32 bridge. */
+	if (!kind)
+		kind = &bsk_stm32_usart_kind;
+
 	return bsk_dev_probe(intf, kind, bsk_takeover_pending(intf));
 }
 
@@ -119,6 +138,34 @@ struct usb_driver bsk_usb_driver = {
 	.dev_groups = bsk_dev_groups,
 	.disable_hub_initiated_lpm = 1,
 };
+
+/*
+ * usart_ids: one dynamic ID per bridge, for its CDC comm interface and
+ * without driver_info, exactly what "echo VID PID 02 > new_id" makes.
+ */
+static int bsk_usart_ids_add(void)
+{
+	char buf[128], *p = buf, *item, id[16];
+	unsigned int vid, pid;
+	ssize_t ret = 0;
+
+	if (!bsk_usart_ids || !*bsk_usart_ids)
+		return 0;
+	if (strscpy(buf, bsk_usart_ids, sizeof(buf)) < 0)
+		return -EINVAL;
+	while ((item = strsep(&p, ",")) && ret >= 0) {
+		if (!*item)
+			continue;
+		if (sscanf(item, "%x:%x", &vid, &pid) != 2 || vid > 0xffff ||
+		    pid > 0xffff)
+			return -EINVAL;
+		snprintf(id, sizeof(id), "%04x %04x %02x", vid, pid,
+			 USB_CLASS_COMM);
+		ret = usb_store_new_id(&bsk_usb_driver.dynids, bsk_ids,
+				       &bsk_usb_driver.driver, id, strlen(id));
+	}
+	return ret < 0 ? ret : 0;
+}
 
 static int __init bsk_init(void)
 {
@@ -142,6 +189,12 @@ static int __init bsk_init(void)
 	ret = usb_register(&bsk_usb_driver);
 	if (ret)
 		goto err_notify;
+
+	ret = bsk_usart_ids_add();
+	if (ret) {
+		pr_err("bootshake: malformed usart_ids=\"%s\"\n", bsk_usart_ids);
+		goto err_usb;
+	}
 
 	ret = bsk_takeover_init();
 	if (ret)

@@ -37,6 +37,9 @@
 #define MTK_CMD_WRITE32		0xd4
 
 /* GET_BL_VER: a BROM echoes 0xfe, a preloader sends its version (1..3). */
+
+/* Quiet time that ends the drain after an unclean sync. */
+#define MTK_QUIET_MS		20
 #define MTK_BL_VER_BROM		0xfe
 
 static const u8 mtk_sync_seq[] = { 0xa0, 0x0a, 0x50, 0x05 };
@@ -718,8 +721,23 @@ static void mtk_handshake(struct bsk_dev *bdev)
 	if (mtk_sync(bdev))
 		return;
 
-	/* Late or duplicate replies to the sync must not poison commands. */
+	/*
+	 * Late or duplicate replies to the sync must not poison commands.
+	 * After a clean sync the stream is exact; after echoes (stale
+	 * echoes of an earlier session may have been taken for ours), noise
+	 * or a restart, wait until the device has been quiet for a moment
+	 * (mediatek.md 2.1a: flush once more after the sync).
+	 */
 	bsk_pipe_flush(&bdev->pipe);
+	if (bdev->st.flags & BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED ||
+	    bdev->st.garbage || bdev->st.attempts > 1) {
+		int n = bsk_pipe_drain(&bdev->pipe, MTK_QUIET_MS, bdev->step_ms);
+
+		if (n == -ENODEV)
+			return;
+		if (n)
+			bsk_tr_note(bdev->tr, "drained %d late bytes", n);
+	}
 
 	if (mtk_identify(&run))
 		return;

@@ -385,3 +385,31 @@ unsigned int bsk_pipe_flush(struct bsk_pipe *p)
 	spin_unlock_irq(&p->lock);
 	return n;
 }
+
+/**
+ * bsk_pipe_drain() - discard bytes until the device has been quiet a while
+ * @p: the pipe
+ * @quiet_ms: how long no byte must arrive
+ * @max_ms: bound of the whole drain
+ *
+ * Return: how many bytes were discarded, or -ENODEV.
+ */
+int bsk_pipe_drain(struct bsk_pipe *p, unsigned int quiet_ms,
+		   unsigned int max_ms)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(max_ms);
+	int n = 0;
+
+	for (;;) {
+		unsigned long quiet = jiffies + msecs_to_jiffies(quiet_ms);
+		int ret;
+		u8 c;
+
+		ret = bsk_pipe_getc(p, &c, time_before(quiet, end) ? quiet : end);
+		if (ret == -ENODEV)
+			return ret;
+		if (ret)
+			return n;
+		n++;
+	}
+}

@@ -75,6 +75,8 @@ int bsk_pipe_getc(struct bsk_pipe *p, u8 *c, unsigned long deadline);
 int bsk_pipe_read(struct bsk_pipe *p, u8 *buf, size_t len,
 		  unsigned long deadline);
 unsigned int bsk_pipe_flush(struct bsk_pipe *p);
+int bsk_pipe_drain(struct bsk_pipe *p, unsigned int quiet_ms,
+		   unsigned int max_ms);
 bool bsk_pipe_is_dead(struct bsk_pipe *p);
 
 #endif /* _BOOTSHAKE_PIPE_H */

@@ -17,7 +17,8 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio kmod xz-utils
 	libnl-3-dev libnl-genl-3-dev libjson-c-dev
 	"$SRC_PKG" sparse python3-ply python3-yaml
-	dfu-util
+	dfu-util libusb-1.0-0-dev debootstrap
+	debhelper dh-dkms dkms dpkg-dev
 )
 
 missing=()

@@ -143,9 +143,29 @@ static int priority(const char *event, const struct bs_dev *dev)
 int bs_journal_event(struct bs_journal *j, const char *event,
 		     const struct bs_dev *dev, const char *note)
 {
+	return bs_journal_event_fields(j, event, dev, note, NULL, 0, -1);
+}
+
+/* "BOOTSHAKE_EXIT_CODE" from "exit_code" */
+static void field_key(const char *key, char *buf, size_t len)
+{
+	size_t i, n = snprintf(buf, len, "BOOTSHAKE_");
+
+	for (i = 0; key[i] && n + 1 < len; i++)
+		buf[n++] = key[i] >= 'a' && key[i] <= 'z' ? key[i] - 'a' + 'A' :
+			   (key[i] >= 'A' && key[i] <= 'Z') ||
+			   (key[i] >= '0' && key[i] <= '9') ? key[i] : '_';
+	buf[n] = '\0';
+}
+
+int bs_journal_event_fields(struct bs_journal *j, const char *event,
+			    const struct bs_dev *dev, const char *note,
+			    const struct bs_field *f, size_t nf, int prio)
+{
 	struct entry *e;
-	char line[1024], name[BS_NAME_LEN];
+	char line[1024], name[BS_NAME_LEN], key[64];
 	ssize_t n;
+	size_t i;
 	int ret = 0;
 
 	if (j->fd < 0)
@@ -154,9 +174,9 @@ int bs_journal_event(struct bs_journal *j, const char *event,
 	if (!e)
 		return -ENOMEM;
 
-	format_event(event, dev, note, line, sizeof(line));
+	format_event_fields(event, dev, note, f, nf, line, sizeof(line));
 	field(e, "MESSAGE", line);	/* journalctl adds "bootshake[pid]: " */
-	fieldf(e, "PRIORITY", "%d", priority(event, dev));
+	fieldf(e, "PRIORITY", "%d", prio >= 0 ? prio : priority(event, dev));
 	field(e, "SYSLOG_IDENTIFIER", "bootshake");
 	field(e, "BOOTSHAKE_EVENT", event);
 	if (dev) {
@@ -187,6 +207,22 @@ int bs_journal_event(struct bs_journal *j, const char *event,
 			      bs_errno_name(dev->error, name, sizeof(name)));
 		if (dev->reason)
 			field(e, "BOOTSHAKE_REASON", dev->reason);
+	}
+	for (i = 0; i < nf; i++) {
+		field_key(f[i].key, key, sizeof(key));
+		switch (f[i].type) {
+		case BS_FIELD_STR:
+			field(e, key, f[i].s);
+			break;
+		case BS_FIELD_INT:
+			fieldf(e, key, "%lld", f[i].i);
+			break;
+		case BS_FIELD_BOOL:
+			field(e, key, f[i].i ? "1" : "0");
+			break;
+		case BS_FIELD_NULL:
+			break;
+		}
 	}
 	if (e->overflow) {
 		ret = -EMSGSIZE;

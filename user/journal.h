@@ -5,6 +5,8 @@
 #ifndef BOOTSHAKE_USER_JOURNAL_H
 #define BOOTSHAKE_USER_JOURNAL_H
 
+#include <stddef.h>
+
 struct bs_dev;
 
 struct bs_journal {
@@ -25,5 +27,14 @@ void bs_journal_close(struct bs_journal *j);
  */
 int bs_journal_event(struct bs_journal *j, const char *event,
 		     const struct bs_dev *dev, const char *note);
+
+struct bs_field;
+/*
+ * The same with extra fields (print.h), each as BOOTSHAKE_<KEY>=, and
+ * PRIORITY=@prio (a syslog priority; -1: as bs_journal_event() picks).
+ */
+int bs_journal_event_fields(struct bs_journal *j, const char *event,
+			    const struct bs_dev *dev, const char *note,
+			    const struct bs_field *f, size_t n, int prio);
 
 #endif /* BOOTSHAKE_USER_JOURNAL_H */

@@ -46,7 +46,9 @@ static const struct cmd cmds[] = {
 	},
 	{
 		.name	 = "monitor",
-		.args	 = "[--dump] [--count N] [--timeout SECS] [--journal]",
+		.args	 = "[--dump] [--count N] [--timeout SECS] [--journal]\n"
+			   "          [--exec CMD [--kind K] [--jobs N] [--release]\n"
+			   "          [--grace SECS] [--device DEV] [--once]]",
 		.handler = cmd_monitor,
 		.help	 = "Print device events as they happen.\n"
 			   "One line per event (add, change, remove) with a UTC\n"
@@ -64,7 +66,26 @@ static const struct cmd cmds[] = {
 			   "                  BOOTSHAKE_KIND=, BOOTSHAKE_STATE=,\n"
 			   "                  BOOTSHAKE_EVENT=, MESSAGE= and PRIORITY=\n"
 			   "If the kernel drops events (ENOBUFS), a \"resync\" event is\n"
-			   "printed and the device list is re-read as \"exists\" events.",
+			   "printed and the device list is re-read as \"exists\" events.\n"
+			   "  --exec CMD      run /bin/sh -c CMD for each device that\n"
+			   "                  becomes ready (with --dump: that is ready),\n"
+			   "                  identity in BOOTSHAKE_* variables, its JSON\n"
+			   "                  on stdin, output to stderr; \"job-start\",\n"
+			   "                  \"job-exit\" (exit_code, signal, duration_ms,\n"
+			   "                  device_gone) and \"job-cancel\" events\n"
+			   "  --kind K        only devices of kind K (K,K... or repeated)\n"
+			   "  --jobs N        at most N jobs at once, the rest queued in\n"
+			   "                  order (default 1)\n"
+			   "  --release       release the device before its job starts\n"
+			   "  --grace SECS    a device left while its job runs: SIGTERM\n"
+			   "                  after SECS, SIGKILL after SECS more (default 5)\n"
+			   "  --device DEV    only this device (id or USB path); end when\n"
+			   "                  it has left and its job has ended\n"
+			   "  --once          end after the first job, with its exit status\n"
+			   "                  (128+N: signal N); with --dump, at once if no\n"
+			   "                  device is ready\n"
+			   "When the monitor ends, queued jobs are cancelled and running\n"
+			   "ones get SIGTERM (SIGKILL after the grace period).",
 	},
 	{
 		.name	 = "policy",

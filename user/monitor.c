@@ -10,11 +10,17 @@
  * --journal sends add/change/remove and resync events to the systemd
  * journal as well (journal.c); the "exists" lines and the "dump-done"
  * marker of --dump are a snapshot, not events, and stay on stdout only.
+ *
+ * --exec CMD runs a job per device that becomes ready (exec.c): every
+ * device event goes to it too, and the loop polls its SIGCHLD signalfd
+ * beside the netlink socket, with its grace periods as timeouts. Its
+ * "job-start", "job-exit" and "job-cancel" events go out like the others.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +33,7 @@
 
 #include "bootshake.h"
 #include "dev.h"
+#include "exec.h"
 #include "journal.h"
 #include "nl.h"
 #include "print.h"
@@ -42,6 +49,7 @@ struct mon {
 	bool		journal;	/* --journal */
 	struct bs_journal jr;
 	int		jr_err;		/* last send error warned about */
+	struct bs_exec	*exec;		/* --exec, or NULL */
 };
 
 static volatile sig_atomic_t mon_stop;
@@ -53,21 +61,40 @@ static void on_signal(int sig)
 }
 
 /* One event: stdout, and the journal with --journal. */
-static void mon_emit(struct mon *m, const char *event,
-		     const struct bs_dev *dev, const struct timespec *ts,
-		     const char *note)
+static void mon_emit_fields(struct mon *m, const char *event,
+			    const struct bs_dev *dev,
+			    const struct timespec *ts, const char *note,
+			    const struct bs_field *f, size_t n, int prio)
 {
 	int ret;
 
-	print_event(event, dev, ts, note);
+	print_event_fields(event, dev, ts, note, f, n);
 	if (!m->journal || !strcmp(event, "exists") ||
 	    !strcmp(event, "dump-done"))
 		return;
-	ret = bs_journal_event(&m->jr, event, dev, note);
+	ret = bs_journal_event_fields(&m->jr, event, dev, note, f, n, prio);
 	if (ret && ret != m->jr_err)
 		print_warning("monitor: cannot write to the journal (%s): %s",
 			      bs_journal_path(), strerror(-ret));
 	m->jr_err = ret;
+}
+
+static void mon_emit(struct mon *m, const char *event,
+		     const struct bs_dev *dev, const struct timespec *ts,
+		     const char *note)
+{
+	mon_emit_fields(m, event, dev, ts, note, NULL, 0, -1);
+}
+
+/* exec.c's job events */
+static void mon_job_emit(void *arg, const char *event,
+			 const struct bs_dev *dev, const struct bs_field *f,
+			 size_t n, int prio)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	mon_emit_fields(arg, event, dev, &ts, NULL, f, n, prio);
 }
 
 static const char *event_name(uint8_t cmd)
@@ -102,6 +129,8 @@ static int mon_ntf(const struct nlmsghdr *nlh, void *arg)
 		return 0;
 	}
 	mon_emit(m, ev, &dev, &ts, NULL);
+	if (m->exec)
+		bs_exec_event(m->exec, ev, &dev);	/* takes it */
 	bs_dev_clear(&dev);
 
 	m->seen++;
@@ -122,8 +151,15 @@ static int mon_dump(struct mon *m)
 		goto out;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	for (i = 0; i < list.n; i++)
+	if (m->exec)
+		bs_exec_dump_begin(m->exec);
+	for (i = 0; i < list.n; i++) {
 		mon_emit(m, "exists", &list.v[i], &ts, NULL);
+		if (m->exec)
+			bs_exec_event(m->exec, "exists", &list.v[i]);
+	}
+	if (m->exec)
+		bs_exec_dump_end(m->exec);
 	/*
 	 * The group was joined before the dump: from here on the picture is
 	 * complete, and scripts (and the selftests) may start plugging.
@@ -180,7 +216,12 @@ static int parse_secs(const char *s, double *out)
 	return 0;
 }
 
-static int mon_loop(struct mon *m, double timeout)
+/*
+ * One poll() over the netlink socket and, with --exec, the jobs' signalfd;
+ * the timeout is the nearest of --timeout and the jobs' grace periods.
+ * *exec_done: ended because --once/--device have nothing more to do.
+ */
+static int mon_loop(struct mon *m, double timeout, bool *exec_done)
 {
 	int64_t deadline = -1;
 	int ret;
@@ -189,8 +230,21 @@ static int mon_loop(struct mon *m, double timeout)
 		deadline = mono_ms() + (int64_t)(timeout * 1000 + 0.5);
 
 	while (!mon_stop) {
-		int wait = -1;
+		struct pollfd pfd[2] = {
+			{ .fd = nl_socket_get_fd(m->ntf.sk), .events = POLLIN },
+			{ .fd = m->exec ? bs_exec_fd(m->exec) : -1,
+			  .events = POLLIN },
+		};
+		int wait = -1, n;
 
+		if (m->exec) {
+			bs_exec_run(m->exec);
+			if (bs_exec_done(m->exec, &ret)) {
+				*exec_done = true;
+				return ret;
+			}
+			wait = bs_exec_timeout(m->exec);
+		}
 		if (m->count && m->seen >= m->count)
 			return BS_EXIT_OK;
 		if (deadline >= 0) {
@@ -198,10 +252,19 @@ static int mon_loop(struct mon *m, double timeout)
 
 			if (left < 0)
 				left = 0;
-			wait = left;
+			if (wait < 0 || left < wait)
+				wait = left;
 		}
 
-		ret = bs_nl_recv_ntf(&m->ntf, wait, mon_ntf, m);
+		n = poll(pfd, m->exec ? 2 : 1, wait);
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			print_error(ret, NULL, "monitor: poll failed: %s",
+				    strerror(-ret));
+			return BS_EXIT_ERROR;
+		}
+		ret = n > 0 && pfd[0].revents ?
+		      bs_nl_recv_ntf(&m->ntf, 0, mon_ntf, m) : 0;
 		if (ret == 0 && deadline >= 0 && mono_ms() >= deadline)
 			return m->count && m->seen < m->count ?
 			       BS_EXIT_TIMEOUT : BS_EXIT_OK;
@@ -223,6 +286,93 @@ static int mon_loop(struct mon *m, double timeout)
 	return BS_EXIT_OK;
 }
 
+/* --exec and its companions (long options only) */
+enum {
+	OPT_EXEC = 256,
+	OPT_KIND,
+	OPT_JOBS,
+	OPT_RELEASE,
+	OPT_GRACE,
+	OPT_DEVICE,
+	OPT_ONCE,
+};
+
+/* --kind mtk-brom,stm32-dfu (or repeated): a mask of kinds */
+static int parse_kinds(const char *s, uint32_t *mask)
+{
+	char *dup = strdup(s), *tok, *save = NULL;
+	int ret = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	for (tok = strtok_r(dup, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int k = bs_kind_parse(tok);
+
+		if (k <= 0 || k >= 32) {
+			ret = -EINVAL;
+			break;
+		}
+		*mask |= 1u << k;
+	}
+	free(dup);
+	return ret;
+}
+
+/* --exec CMD [--kind K] [--jobs N] [--release] [--grace S] [--device DEV]
+ * [--once]; -1 if it is one of them and fine, 0 if not one of them, else
+ * the exit code. */
+static int exec_opt(int c, struct bs_exec_opts *x, int *given)
+{
+	unsigned long n;
+	double secs;
+
+	switch (c) {
+	case OPT_EXEC:
+		x->cmd = optarg;
+		return -1;
+	case OPT_KIND:
+		if (parse_kinds(optarg, &x->kinds)) {
+			print_error(EINVAL, NULL,
+				    "monitor: --kind wants one of %s, not \"%s\"",
+				    bs_kind_names_list(), optarg);
+			return BS_EXIT_ERROR;
+		}
+		break;
+	case OPT_JOBS:
+		if (parse_count(optarg, &n) || !n || n > BS_EXEC_JOBS_MAX) {
+			print_error(EINVAL, NULL,
+				    "monitor: --jobs wants a number 1..%d, not \"%s\"",
+				    BS_EXEC_JOBS_MAX, optarg);
+			return BS_EXIT_ERROR;
+		}
+		x->jobs = n;
+		break;
+	case OPT_RELEASE:
+		x->release = true;
+		break;
+	case OPT_GRACE:
+		if (parse_secs(optarg, &secs)) {
+			print_error(EINVAL, NULL,
+				    "monitor: --grace wants seconds, not \"%s\"",
+				    optarg);
+			return BS_EXIT_ERROR;
+		}
+		x->grace_ms = (int)(secs * 1000 + 0.5);
+		break;
+	case OPT_DEVICE:
+		x->device = optarg;
+		break;
+	case OPT_ONCE:
+		x->once = true;
+		break;
+	default:
+		return 0;
+	}
+	(*given)++;
+	return -1;
+}
+
 int cmd_monitor(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -232,13 +382,24 @@ int cmd_monitor(int argc, char **argv)
 		{ "count",	required_argument,	NULL, 'c' },
 		{ "timeout",	required_argument,	NULL, 't' },
 		{ "journal",	no_argument,		NULL, 'J' },
+		{ "exec",	required_argument,	NULL, OPT_EXEC },
+		{ "kind",	required_argument,	NULL, OPT_KIND },
+		{ "jobs",	required_argument,	NULL, OPT_JOBS },
+		{ "release",	no_argument,		NULL, OPT_RELEASE },
+		{ "grace",	required_argument,	NULL, OPT_GRACE },
+		{ "device",	required_argument,	NULL, OPT_DEVICE },
+		{ "once",	no_argument,		NULL, OPT_ONCE },
 		{ }
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct mon m = { .jr = { .fd = -1 } };
+	struct bs_exec_opts x = {
+		.jobs = BS_EXEC_JOBS,
+		.grace_ms = BS_EXEC_GRACE_MS,
+	};
+	bool dump = false, exec_done = false;
 	double timeout = -1;
-	bool dump = false;
-	int c, ret;
+	int c, ret, exec_given = 0;
 
 	optind = 0;
 	opterr = 0;
@@ -277,6 +438,11 @@ int cmd_monitor(int argc, char **argv)
 				    bad_opt(argv, c));
 			return BS_EXIT_ERROR;
 		default:
+			ret = exec_opt(c, &x, &exec_given);
+			if (ret > 0)
+				return ret;
+			if (ret < 0)
+				break;
 			print_error(EINVAL, NULL,
 				    "monitor: unknown option \"%s\"",
 				    bad_opt(argv, c));
@@ -286,6 +452,15 @@ int cmd_monitor(int argc, char **argv)
 	if (optind < argc) {
 		print_error(EINVAL, NULL, "monitor: unexpected argument \"%s\"",
 			    argv[optind]);
+		return BS_EXIT_ERROR;
+	}
+	if (exec_given && !x.cmd) {
+		print_error(EINVAL, NULL,
+			    "monitor: --kind, --jobs, --release, --grace, --device and --once go with --exec");
+		return BS_EXIT_ERROR;
+	}
+	if (x.cmd && !x.cmd[0]) {
+		print_error(EINVAL, NULL, "monitor: --exec wants a command");
 		return BS_EXIT_ERROR;
 	}
 
@@ -319,12 +494,33 @@ int cmd_monitor(int argc, char **argv)
 		goto out_ntf;
 	}
 
+	if (x.cmd) {
+		if (x.release &&
+		    bs_need(&m.req, BOOTSHAKE_FEAT_RELEASE, "monitor --release")) {
+			ret = BS_EXIT_ERROR;
+			goto out;
+		}
+		m.exec = bs_exec_new(&x, &m.req, mon_job_emit, &m);
+		if (!m.exec) {
+			ret = BS_EXIT_ERROR;
+			goto out;
+		}
+	}
+
 	if (dump && mon_dump(&m)) {
 		ret = BS_EXIT_ERROR;
 		goto out;
 	}
-	ret = mon_loop(&m, timeout);
+	ret = mon_loop(&m, timeout, &exec_done);
 out:
+	if (m.exec) {
+		/* queued jobs cancelled, running ones ended, all recorded */
+		int st = bs_exec_stop(m.exec);
+
+		if (exec_done)
+			ret = st;
+		bs_exec_free(m.exec);
+	}
 	bs_nl_close(&m.req);
 	bs_nl_close(&m.ntf);
 	bs_journal_close(&m.jr);

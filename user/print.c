@@ -809,6 +809,14 @@ void format_timestamp(const struct timespec *ts, char *buf, size_t len)
 void format_event(const char *event, const struct bs_dev *dev,
 		  const char *note, char *buf, size_t len)
 {
+	format_event_fields(event, dev, note, NULL, 0, buf, len);
+}
+
+void format_event_fields(const char *event, const struct bs_dev *dev,
+			 const char *note, const struct bs_field *f, size_t nf,
+			 char *buf, size_t len)
+{
+	size_t i;
 	char a[CELL_LEN], b[BS_NAME_LEN];
 	size_t n = 0;
 
@@ -841,6 +849,23 @@ void format_event(const char *event, const struct bs_dev *dev,
 		if (dev->reason)
 			ADD(" reason=\"%s\"", dev->reason);
 	}
+	for (i = 0; i < nf; i++) {
+		switch (f[i].type) {
+		case BS_FIELD_STR:
+			ADD(strpbrk(f[i].s, " \"") ? " %s=\"%s\"" : " %s=%s",
+			    f[i].key, f[i].s);
+			break;
+		case BS_FIELD_INT:
+			ADD(" %s=%lld", f[i].key, f[i].i);
+			break;
+		case BS_FIELD_BOOL:
+			if (f[i].i)
+				ADD(" %s", f[i].key);
+			break;
+		case BS_FIELD_NULL:
+			break;
+		}
+	}
 	if (note)
 		ADD(" %s", note);
 #undef ADD
@@ -848,6 +873,36 @@ void format_event(const char *event, const struct bs_dev *dev,
 
 void print_event(const char *event, const struct bs_dev *dev,
 		 const struct timespec *ts, const char *note)
+{
+	print_event_fields(event, dev, ts, note, NULL, 0);
+}
+
+static void add_fields(struct json_object *o, const struct bs_field *f,
+		       size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		switch (f[i].type) {
+		case BS_FIELD_STR:
+			add_str(o, f[i].key, f[i].s);
+			break;
+		case BS_FIELD_INT:
+			add_int(o, f[i].key, f[i].i);
+			break;
+		case BS_FIELD_BOOL:
+			add_bool(o, f[i].key, f[i].i);
+			break;
+		case BS_FIELD_NULL:
+			json_object_object_add(o, f[i].key, NULL);
+			break;
+		}
+	}
+}
+
+void print_event_fields(const char *event, const struct bs_dev *dev,
+			const struct timespec *ts, const char *note,
+			const struct bs_field *f, size_t nf)
 {
 	char when[64], line[1024];
 
@@ -862,6 +917,7 @@ void print_event(const char *event, const struct bs_dev *dev,
 			ts->tv_nsec);
 		if (dev)
 			bs_dev_json(dev, o);
+		add_fields(o, f, nf);
 		if (note)
 			add_str(o, "message", note);
 		json_out(o, JSON_COMPACT);
@@ -869,7 +925,7 @@ void print_event(const char *event, const struct bs_dev *dev,
 		return;
 	}
 
-	format_event(event, dev, note, line, sizeof(line));
+	format_event_fields(event, dev, note, f, nf, line, sizeof(line));
 	printf("%s %s\n", when, line);
 	fflush(stdout);
 }

@@ -51,6 +51,35 @@ void print_event(const char *event, const struct bs_dev *dev,
 void format_event(const char *event, const struct bs_dev *dev,
 		  const char *note, char *buf, size_t len);
 
+/*
+ * An extra field of a monitor event: the job events of "monitor --exec"
+ * (exec.c) carry "job", "exit_code", "duration_ms" ... besides the device.
+ * JSON: "key": value at the top level; text: " key=value", a true bool as
+ * the bare " key", false and null left out; journal: BOOTSHAKE_<KEY>=
+ * (bools 1/0, null left out).
+ */
+enum bs_field_type {
+	BS_FIELD_NULL,
+	BS_FIELD_STR,
+	BS_FIELD_INT,
+	BS_FIELD_BOOL,
+};
+
+struct bs_field {
+	const char		*key;
+	enum bs_field_type	type;
+	const char		*s;	/* BS_FIELD_STR */
+	long long		i;	/* BS_FIELD_INT, BS_FIELD_BOOL */
+};
+
+/* print_event() / format_event() with @n extra fields after the device's. */
+void print_event_fields(const char *event, const struct bs_dev *dev,
+			const struct timespec *ts, const char *note,
+			const struct bs_field *f, size_t n);
+void format_event_fields(const char *event, const struct bs_dev *dev,
+			 const char *note, const struct bs_field *f, size_t n,
+			 char *buf, size_t len);
+
 /* policy: a table of every kind / one kind ("key: value"), or JSON */
 void print_policies(const struct bs_policy *v, size_t n);
 void print_policy(const struct bs_policy *p);

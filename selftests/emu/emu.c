@@ -45,9 +45,13 @@
 #define EMU_RX_XFER		4096		/* AIO read size */
 #define EMU_RX_RING		16384
 #define EMU_REPLY_MAX		4096
+#define EMU_RX_BOUNDS		256		/* transfers remembered */
 
 static const struct emu_personality *const personalities[] = {
 	&emu_mtk_brom,
+	&emu_stm32_dfu,
+	&emu_stm32_usart,
+	&emu_mtk_preloader,
 };
 
 struct emu_tx {
@@ -70,6 +74,8 @@ struct emu_faults {
 	unsigned long unplug_at;	/* 1-based host byte that pulls the cable */
 	bool fields;			/* one packet per emu_write() */
 	unsigned long split;		/* max bytes per packet */
+	bool zlp;			/* ZLP after a packet of exactly mps */
+	unsigned long stall_at;		/* 1-based host byte that halts IN */
 };
 
 struct emu_ctx {
@@ -86,6 +92,7 @@ struct emu_ctx {
 	bool verbose;
 	FILE *log;
 	int vid, pid;			/* -1: personality default */
+	struct emu_ident ident;		/* what the gadget says now */
 
 	/* gadget state */
 	bool mounted, bound;
@@ -109,6 +116,10 @@ struct emu_ctx {
 	uint8_t rx_ring[EMU_RX_RING];
 	size_t rx_head, rx_tail;	/* tail = next to consume */
 	uint64_t rx_count;		/* host bytes handed to the personality */
+	uint64_t rx_in_total;		/* bytes ever put into the ring */
+	uint64_t rx_taken;		/* bytes ever taken out of it */
+	uint64_t rx_bounds[EMU_RX_BOUNDS]; /* rx_in_total at transfer ends */
+	unsigned int rx_bhead, rx_btail;
 
 	/* tx */
 	struct emu_tx tx[EMU_NR_TX];
@@ -117,6 +128,7 @@ struct emu_ctx {
 	size_t reply_len;
 
 	uint64_t rng;
+	uint64_t seed;			/* --seed */
 	struct emu_faults f;
 };
 
@@ -184,6 +196,11 @@ static void warnx(const char *fmt, ...)
 void *emu_priv(struct emu_ctx *ctx)
 {
 	return ctx->priv;
+}
+
+uint64_t emu_seed(struct emu_ctx *ctx)
+{
+	return ctx->seed;
 }
 
 uint32_t emu_rand(struct emu_ctx *ctx)
@@ -356,6 +373,17 @@ static void rx_complete(struct emu_ctx *ctx, long res)
 			}
 			ctx->rx_ring[ctx->rx_head] = ctx->rx_xfer[i];
 			ctx->rx_head = next;
+			ctx->rx_in_total++;
+		}
+		if (i) {
+			unsigned int nb = (ctx->rx_bhead + 1) % EMU_RX_BOUNDS;
+
+			/* full: the oldest boundary goes, chunks merge */
+			if (nb == ctx->rx_btail)
+				ctx->rx_btail = (ctx->rx_btail + 1) %
+						EMU_RX_BOUNDS;
+			ctx->rx_bounds[ctx->rx_bhead] = ctx->rx_in_total;
+			ctx->rx_bhead = nb;
 		}
 	}
 	rx_submit(ctx);
@@ -426,6 +454,13 @@ static int tx_packets(struct emu_ctx *ctx, const uint8_t *buf, size_t len)
 			return err;
 		buf += n;
 		len -= n;
+		/* a transfer that ends on a full packet needs a ZLP */
+		if (!len && ctx->f.zlp && n == ctx->mps) {
+			emu_log(ctx, "fault zlp");
+			err = tx_packet(ctx, buf, 0);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
@@ -608,6 +643,16 @@ static void unplug(struct emu_ctx *ctx)
 	ctx->bound = false;
 	ctx->enabled = false;
 	emu_log(ctx, "unplug");
+}
+
+void emu_unplug(struct emu_ctx *ctx)
+{
+	unplug(ctx);
+}
+
+bool emu_plugged(struct emu_ctx *ctx)
+{
+	return ctx->bound;
 }
 
 static void plug(struct emu_ctx *ctx)
@@ -800,6 +845,76 @@ int emu_sleep(struct emu_ctx *ctx, int ms)
 	return err ? err : pump_sleep(ctx, ms);
 }
 
+static void halt_in(struct emu_ctx *ctx)
+{
+	uint8_t b;
+	ssize_t n;
+
+	/* FunctionFS halts an IN endpoint that is read from */
+	if (emu_tx_wait_idle(ctx, 500))
+		emu_log(ctx, "error stall: IN queue busy");
+	/* -EBADMSG is FunctionFS' way of saying "halted" */
+	n = read(ctx->ep[ctx->in_ep], &b, 1);
+	if (n < 0 && errno == EBADMSG)
+		emu_log(ctx, "fault stall ok");
+	else
+		emu_log(ctx, "error stall %d", n < 0 ? -errno : 0);
+}
+
+/*
+ * Take the next host byte through the fault engine: a byte, -EAGAIN when
+ * the ring is empty, -EINTR for a byte a fault swallowed, -ESHUTDOWN.
+ */
+static int rx_take(struct emu_ctx *ctx)
+{
+	uint8_t c;
+
+	if (ctx->quit)
+		return -ESHUTDOWN;
+	if (ctx->rx_tail == ctx->rx_head)
+		return -EAGAIN;
+	c = ctx->rx_ring[ctx->rx_tail];
+	ctx->rx_tail = (ctx->rx_tail + 1) % EMU_RX_RING;
+	ctx->rx_taken++;
+	ctx->rx_count++;
+	if (ctx->f.lose == ctx->rx_count) {
+		emu_log(ctx, "fault lose %02x", c);
+		return -EINTR;
+	}
+	if (ctx->f.unplug_at == ctx->rx_count) {
+		unplug(ctx);
+		ctx->quit = true;
+		return -ESHUTDOWN;
+	}
+	if (ctx->f.stall_at == ctx->rx_count) {
+		emu_log(ctx, "fault stall-at %02x", c);
+		halt_in(ctx);
+		return -EINTR;
+	}
+	return c;
+}
+
+/* where the transfer that holds the byte at stream offset @pos ends */
+static uint64_t rx_chunk_end(struct emu_ctx *ctx, uint64_t pos)
+{
+	while (ctx->rx_btail != ctx->rx_bhead &&
+	       ctx->rx_bounds[ctx->rx_btail] <= pos)
+		ctx->rx_btail = (ctx->rx_btail + 1) % EMU_RX_BOUNDS;
+	if (ctx->rx_btail == ctx->rx_bhead)
+		return ctx->rx_in_total;
+	return ctx->rx_bounds[ctx->rx_btail];
+}
+
+size_t emu_rx_discard(struct emu_ctx *ctx)
+{
+	size_t n = (ctx->rx_head + EMU_RX_RING - ctx->rx_tail) % EMU_RX_RING;
+
+	ctx->rx_tail = ctx->rx_head;
+	ctx->rx_taken += n;
+	ctx->rx_btail = ctx->rx_bhead;
+	return n;
+}
+
 int emu_read_byte(struct emu_ctx *ctx, int timeout_ms)
 {
 	uint64_t end = 0;
@@ -812,25 +927,12 @@ int emu_read_byte(struct emu_ctx *ctx, int timeout_ms)
 		end = emu_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		int wait = -1;
+		int c = rx_take(ctx);
 
-		if (ctx->quit)
-			return -ESHUTDOWN;
-		if (ctx->rx_tail != ctx->rx_head) {
-			uint8_t c = ctx->rx_ring[ctx->rx_tail];
-
-			ctx->rx_tail = (ctx->rx_tail + 1) % EMU_RX_RING;
-			ctx->rx_count++;
-			if (ctx->f.lose == ctx->rx_count) {
-				emu_log(ctx, "fault lose %02x", c);
-				continue;
-			}
-			if (ctx->f.unplug_at == ctx->rx_count) {
-				unplug(ctx);
-				ctx->quit = true;
-				return -ESHUTDOWN;
-			}
+		if (c >= 0 || c == -ESHUTDOWN)
 			return c;
-		}
+		if (c == -EINTR)
+			continue;
 		if (timeout_ms >= 0) {
 			uint64_t now = emu_now_ns();
 
@@ -842,6 +944,53 @@ int emu_read_byte(struct emu_ctx *ctx, int timeout_ms)
 		if (err)
 			return err;
 	}
+}
+
+int emu_read_chunk(struct emu_ctx *ctx, uint8_t *buf, size_t len,
+		   int timeout_ms)
+{
+	uint64_t end;
+	size_t n = 0;
+	int c;
+
+	if (!len)
+		return -EINVAL;
+	/* the first byte (waits); a lost byte starts no chunk */
+	c = emu_read_byte(ctx, timeout_ms);
+	if (c < 0)
+		return c;
+	buf[n++] = (uint8_t)c;
+	end = rx_chunk_end(ctx, ctx->rx_taken - 1);
+	/* the rest of that transfer, already in the ring */
+	while (n < len && ctx->rx_taken < end) {
+		c = rx_take(ctx);
+		if (c == -ESHUTDOWN)
+			return c;
+		if (c == -EAGAIN)
+			break;
+		if (c >= 0)
+			buf[n++] = (uint8_t)c;
+	}
+	return (int)n;
+}
+
+int emu_tx_wait_idle(struct emu_ctx *ctx, int timeout_ms)
+{
+	uint64_t end = emu_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	int err = emu_flush(ctx);
+
+	if (err)
+		return err;
+	while (ctx->tx_busy && ctx->enabled) {
+		uint64_t now = emu_now_ns();
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		err = emu_pump(ctx, (int)((end - now + 999999) / 1000000));
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -914,6 +1063,18 @@ static int knob_split(struct emu_ctx *ctx, const char *v)
 	return err ? err : (ctx->f.split ? 0 : -EINVAL);
 }
 
+static int knob_zlp(struct emu_ctx *ctx, const char *v)
+{
+	(void)v;
+	ctx->f.zlp = true;
+	return 0;
+}
+
+static int knob_stall_at(struct emu_ctx *ctx, const char *v)
+{
+	return emu_parse_uint(v, ~0ul, &ctx->f.stall_at);
+}
+
 static const struct emu_knob generic_knobs[] = {
 	{ "garbage", 1, "N random bytes (never 5f/a0/a1) before the first reply",
 	  knob_garbage },
@@ -927,6 +1088,10 @@ static const struct emu_knob generic_knobs[] = {
 	{ "fields", 0, "one packet per protocol field instead of per reply",
 	  knob_fields },
 	{ "split", 1, "cut every packet into N-byte packets", knob_split },
+	{ "zlp", 0, "a zero-length packet after a reply ending on a full packet",
+	  knob_zlp },
+	{ "stall_at", 1, "halt bulk IN on the N-th host byte (which is lost)",
+	  knob_stall_at },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -1205,6 +1370,78 @@ static void drop_udc_lock(struct emu_ctx *ctx)
 	ctx->lock_fd = -1;
 }
 
+/* gadget strings (0x0409); none at all when both are NULL */
+static int set_strings(struct emu_ctx *ctx, const char *mfr,
+		       const char *product)
+{
+	char dir[512];
+	int err;
+
+	pathf(dir, sizeof(dir), "%s/strings/0x409", ctx->gadget_dir);
+	if (!mfr && !product) {
+		if (rmdir(dir) && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	err = write_attr(dir, "manufacturer", mfr ? mfr : "");
+	if (!err)
+		err = write_attr(dir, "product", product ? product : "");
+	return err;
+}
+
+/* IDs, speed and strings; the gadget must be unbound */
+static int set_ident(struct emu_ctx *ctx, const struct emu_ident *id)
+{
+	int err;
+
+	err = write_hex_attr(ctx->gadget_dir, "idVendor", id->vid);
+	if (!err)
+		err = write_hex_attr(ctx->gadget_dir, "idProduct", id->pid);
+	if (!err && id->max_speed)
+		err = write_attr(ctx->gadget_dir, "max_speed", id->max_speed);
+	if (!err)
+		err = set_strings(ctx, id->manufacturer, id->product);
+	if (!err)
+		ctx->ident = *id;
+	return err;
+}
+
+void emu_ident_get(struct emu_ctx *ctx, struct emu_ident *id)
+{
+	*id = ctx->ident;
+}
+
+int emu_reenumerate(struct emu_ctx *ctx, const struct emu_ident *id,
+		    int gap_ms)
+{
+	uint64_t end;
+	int err;
+
+	unplug(ctx);
+	/* the UDC completes what was queued with errors: reap it */
+	end = emu_now_ns() + 1000000000ull;
+	while (ctx->tx_busy && emu_now_ns() < end) {
+		err = emu_pump(ctx, 10);
+		if (err)
+			return err;
+	}
+	ctx->reply_len = 0;
+	err = pump_sleep(ctx, gap_ms);
+	if (err)
+		return err;
+	emu_rx_discard(ctx);
+	err = set_ident(ctx, id);
+	emu_log(ctx, "ident %04x:%04x %s%s%s", id->vid, id->pid,
+		id->max_speed ? id->max_speed : "-",
+		id->product ? " " : "", id->product ? id->product : "");
+	if (err)
+		emu_log(ctx, "error ident %d", err);
+	plug(ctx);
+	return ctx->quit ? -ESHUTDOWN : 0;
+}
+
 #define CHECK(expr, what)						\
 	do {								\
 		err = (expr);						\
@@ -1244,10 +1481,14 @@ static int gadget_setup(struct emu_ctx *ctx)
 
 	if (mkdir(ctx->gadget_dir, 0755))
 		CHECK(-errno, ctx->gadget_dir);
-	CHECK(write_hex_attr(ctx->gadget_dir, "idVendor",
-			     ctx->vid >= 0 ? ctx->vid : p->vid), "idVendor");
-	CHECK(write_hex_attr(ctx->gadget_dir, "idProduct",
-			     ctx->pid >= 0 ? ctx->pid : p->pid), "idProduct");
+	ctx->ident = (struct emu_ident){
+		.vid = (uint16_t)(ctx->vid >= 0 ? ctx->vid : p->vid),
+		.pid = (uint16_t)(ctx->pid >= 0 ? ctx->pid : p->pid),
+		.max_speed = p->max_speed,
+		.manufacturer = p->manufacturer,
+		.product = p->product,
+	};
+	CHECK(set_ident(ctx, &ctx->ident), "IDs and strings");
 	CHECK(write_hex_attr(ctx->gadget_dir, "bcdUSB", 0x0200), "bcdUSB");
 	CHECK(write_hex_attr(ctx->gadget_dir, "bcdDevice", p->bcd_device),
 	      "bcdDevice");
@@ -1258,9 +1499,6 @@ static int gadget_setup(struct emu_ctx *ctx)
 	snprintf(val, sizeof(val), "0x%02x", p->dev_protocol);
 	CHECK(write_attr(ctx->gadget_dir, "bDeviceProtocol", val), "protocol");
 	CHECK(write_attr(ctx->gadget_dir, "bMaxPacketSize0", "64"), "mps0");
-	if (p->max_speed)
-		CHECK(write_attr(ctx->gadget_dir, "max_speed", p->max_speed),
-		      "max_speed");
 
 	if (mkdir(ctx->func_dir, 0755))
 		CHECK(-errno, ctx->func_dir);
@@ -1499,6 +1737,7 @@ int main(int argc, char **argv)
 	      ctx->udc);
 
 	/* splitmix64 of the seed, never 0 */
+	ctx->seed = seed;
 	ctx->rng = (uint64_t)seed + 0x9E3779B97F4A7C15ull;
 	ctx->rng = (ctx->rng ^ (ctx->rng >> 30)) * 0xBF58476D1CE4E5B9ull;
 	ctx->rng = (ctx->rng ^ (ctx->rng >> 27)) * 0x94D049BB133111EBull;
@@ -1534,8 +1773,11 @@ int main(int argc, char **argv)
 	}
 	ctx->watch_stdin = stdin_watchable();
 
-	ret = gadget_setup(ctx);
-	if (!ret) {
+	if (ctx->pers->run)	/* own backend (gadgetfs.c) */
+		ret = ctx->pers->run(ctx, ctx->udc, ctx->sfd, ctx->watch_stdin);
+	else
+		ret = gadget_setup(ctx);
+	if (!ret && !ctx->pers->run) {
 		ret = ctx->pers->serve(ctx);
 		if (ret == -ESHUTDOWN)
 			ret = 0;

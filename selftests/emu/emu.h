@@ -61,6 +61,8 @@ struct emu_knob {
  * @vid, @pid, @bcd_device: device descriptor IDs (--vid/--pid override)
  * @dev_class, @dev_subclass, @dev_protocol: device descriptor class triple
  * @max_speed: configfs max_speed string ("full-speed", "high-speed")
+ * @manufacturer, @product: gadget strings (language 0x0409); NULL for
+ *	none: then the device has no string descriptors at all
  * @max_power: config MaxPower in mA
  * @priv_size: bytes of zeroed private state, see emu_priv()
  * @knobs: personality-specific --fault keys, NULL-name terminated (or NULL)
@@ -78,12 +80,16 @@ struct emu_knob {
  * @enable: optional, called on every FUNCTIONFS_ENABLE (after stale data)
  * @serve: the protocol; returns when a stream call returns -ESHUTDOWN (or
  *	on its own, which ends the emulator)
+ * @run: optional backend of its own instead of configfs + FunctionFS
+ *	(gadgetfs.c: @descs, @setup, @serve unused); gets the UDC, the
+ *	signalfd and whether stdin is watched; returns 0 or -errno
  */
 struct emu_personality {
 	const char *name;
 	uint16_t vid, pid, bcd_device;
 	uint8_t dev_class, dev_subclass, dev_protocol;
 	const char *max_speed;
+	const char *manufacturer, *product;
 	unsigned int max_power;
 	size_t priv_size;
 	const struct emu_knob *knobs;
@@ -93,6 +99,8 @@ struct emu_personality {
 		     uint8_t *data, size_t data_len);
 	void (*enable)(struct emu_ctx *ctx);
 	int (*serve)(struct emu_ctx *ctx);
+	int (*run)(struct emu_ctx *ctx, const char *udc, int sfd,
+		   bool watch_stdin);
 };
 
 /* --- helpers for personalities --- */
@@ -104,20 +112,61 @@ int emu_cdc_descs(struct emu_ctx *ctx, const struct emu_cdc_layout *l,
 
 /* byte stream (through the fault engine) */
 int emu_read_byte(struct emu_ctx *ctx, int timeout_ms);
+/*
+ * Read the bytes of one bulk OUT transfer as the host sent it (or what is
+ * left of it): at least one byte, at most @len.  Returns the count, or
+ * -ETIMEDOUT/-ESHUTDOWN like emu_read_byte().
+ */
+int emu_read_chunk(struct emu_ctx *ctx, uint8_t *buf, size_t len,
+		   int timeout_ms);
 int emu_write(struct emu_ctx *ctx, const void *buf, size_t len);
 int emu_flush(struct emu_ctx *ctx);
 int emu_sleep(struct emu_ctx *ctx, int ms);
 uint64_t emu_now_ns(void);
 
+/*
+ * Wait until every queued IN packet was taken by the host (flushes
+ * first).  Returns 0, -ETIMEDOUT after @timeout_ms, or -ESHUTDOWN.
+ */
+int emu_tx_wait_idle(struct emu_ctx *ctx, int timeout_ms);
+/* Forget every host byte received but not consumed yet; returns how many. */
+size_t emu_rx_discard(struct emu_ctx *ctx);
+
+/* USB identity of the device on the bus, for emu_reenumerate() */
+struct emu_ident {
+	uint16_t vid, pid;
+	const char *max_speed;			/* "full-speed", "high-speed" */
+	const char *manufacturer, *product;	/* NULL: no strings */
+};
+
+/* The identity the gadget has now (after --vid/--pid overrides). */
+void emu_ident_get(struct emu_ctx *ctx, struct emu_ident *id);
+/* Pull the cable (UDC unbind, logs "unplug"); the emulator keeps running. */
+void emu_unplug(struct emu_ctx *ctx);
+/*
+ * Come back as another device: unplug (if plugged), wait @gap_ms while
+ * off the bus, drop unread host bytes and queued replies, change IDs,
+ * speed and strings, plug in again.  Returns 0 or -ESHUTDOWN.
+ */
+int emu_reenumerate(struct emu_ctx *ctx, const struct emu_ident *id,
+		    int gap_ms);
+/* Is the device plugged in (UDC bound)? */
+bool emu_plugged(struct emu_ctx *ctx);
+
 /* log "<ns> <event>" (printf-style) to --log and stderr in verbose mode */
 __printf(2, 3) void emu_log(struct emu_ctx *ctx, const char *fmt, ...);
 /* pseudo-random numbers seeded by --seed */
 uint32_t emu_rand(struct emu_ctx *ctx);
+/* the --seed value, for a personality's own streams (emu_rand's stay put) */
+uint64_t emu_seed(struct emu_ctx *ctx);
 
 /* knob parsing helpers */
 int emu_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
 /* personalities */
 extern const struct emu_personality emu_mtk_brom;
+extern const struct emu_personality emu_stm32_dfu;	/* gadgetfs */
+extern const struct emu_personality emu_stm32_usart;
+extern const struct emu_personality emu_mtk_preloader;
 
 #endif /* BSK_EMU_H */

@@ -669,3 +669,382 @@ const char *bsk_intf_driver(const char *intf, char *buf, size_t len)
 	snprintf(buf, len, "%s", basename(target));
 	return buf;
 }
+
+/* --- added for the MediaTek scenario tests --- */
+
+int bsk_emu_start_ex(struct bsk_emu *emu, const char *personality,
+		     const char *udc, const char *const *faults,
+		     const char *const *extra, bool wait_ready)
+{
+	char bin[PATH_MAX], seed[32], buf[256];
+	char *argv[BSK_MAX_ARGS * 2];
+	long long deadline;
+	size_t len = 0;
+	int n = 0;
+
+	memset(emu, 0, sizeof(*emu));
+	emu->pid = -1;
+	snprintf(emu->udc, sizeof(emu->udc), "%s", udc);
+	if (bsk_udc_path(udc, emu->path, sizeof(emu->path)))
+		return -1;
+
+	snprintf(bin, sizeof(bin), "%s/selftests/emu/bsk-emu", bsk_repo());
+	snprintf(seed, sizeof(seed), "%d", (int)getpid());
+	argv[n++] = bin;
+	argv[n++] = "--personality";
+	argv[n++] = (char *)personality;
+	argv[n++] = "--udc";
+	argv[n++] = (char *)udc;
+	argv[n++] = "--seed";
+	argv[n++] = seed;
+	for (; extra && *extra && n < BSK_MAX_ARGS; extra++)
+		argv[n++] = (char *)*extra;
+	for (; faults && *faults && n < 2 * BSK_MAX_ARGS - 3; faults++) {
+		argv[n++] = "--fault";
+		argv[n++] = (char *)*faults;
+	}
+	argv[n] = NULL;
+
+	emu->pid = bsk_spawn(argv, &emu->in_fd, &emu->out_fd, false);
+	if (emu->pid <= 0)
+		return -1;
+	if (!wait_ready)
+		return 0;
+
+	deadline = bsk_now_ms() + 5000LL * bsk_scale();
+	while (bsk_now_ms() < deadline) {
+		struct pollfd p = { .fd = emu->out_fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, deadline - bsk_now_ms()) <= 0)
+			break;
+		r = read(emu->out_fd, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0)
+			break;
+		len += r;
+		buf[len] = 0;
+		if (strstr(buf, "ready\n"))
+			return 0;
+		if (len == sizeof(buf) - 1)
+			len = 0;
+	}
+	fprintf(stderr, "# bsk-emu on %s never became ready\n", udc);
+	bsk_emu_stop(emu);
+	return -1;
+}
+
+int bsk_emu_log_count(const char *log, const char *needle)
+{
+	char line[8192];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(log, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+void bsk_emu_log_print(const char *log)
+{
+	char line[8192];
+	FILE *f;
+
+	f = fopen(log, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "# emu: %s", line);
+	fclose(f);
+}
+
+int bsk_cli(const char *arg, ...)
+{
+	char *argv[BSK_MAX_ARGS];
+	va_list ap;
+	pid_t pid;
+
+	argv[0] = bsk_helper();
+	va_start(ap, arg);
+	bsk_collect_args(argv, 1, arg, ap);
+	va_end(ap);
+	pid = bsk_spawn(argv, NULL, NULL, true);
+	if (pid < 0)
+		return -1;
+	return bsk_reap(pid, 10000 * bsk_scale());
+}
+
+json_object *bsk_transcript(long long id)
+{
+	char ids[32];
+	json_object *tr;
+	int st;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	tr = bsk_cli_json(&st, "transcript", ids, NULL);
+	if (st || !json_object_object_get_ex(tr, "records", NULL)) {
+		fprintf(stderr, "# bootshake transcript %s: exit %d\n", ids, st);
+		json_object_put(tr);
+		return NULL;
+	}
+	return tr;
+}
+
+size_t bsk_tr_bytes(json_object *tr, const char *dir, char *hex, size_t len)
+{
+	json_object *recs;
+	size_t i, n = 0, used = 0;
+
+	if (hex && len)
+		hex[0] = 0;
+	if (!json_object_object_get_ex(tr, "records", &recs))
+		return 0;
+	for (i = 0; i < json_object_array_length(recs); i++) {
+		json_object *r = json_object_array_get_idx(recs, i);
+		const char *d = bsk_json_str(r, "dir");
+		const char *h = bsk_json_str(r, "hex");
+
+		if (!d || !h || strcmp(d, dir))
+			continue;
+		n += strlen(h) / 2;
+		if (hex && used + strlen(h) < len) {
+			memcpy(hex + used, h, strlen(h) + 1);
+			used += strlen(h);
+		}
+	}
+	return n;
+}
+
+int bsk_tr_notes(json_object *tr, const char *prefix)
+{
+	json_object *recs;
+	size_t i;
+	int n = 0;
+
+	if (!json_object_object_get_ex(tr, "records", &recs))
+		return 0;
+	for (i = 0; i < json_object_array_length(recs); i++) {
+		json_object *r = json_object_array_get_idx(recs, i);
+		const char *d = bsk_json_str(r, "dir");
+		const char *t = bsk_json_str(r, "text");
+
+		if (d && t && !strcmp(d, "note") &&
+		    !strncmp(t, prefix, strlen(prefix)))
+			n++;
+	}
+	return n;
+}
+
+void bsk_tr_print(json_object *tr)
+{
+	json_object *recs;
+	size_t i;
+
+	if (!json_object_object_get_ex(tr, "records", &recs))
+		return;
+	for (i = 0; i < json_object_array_length(recs); i++) {
+		json_object *r = json_object_array_get_idx(recs, i);
+		const char *d = bsk_json_str(r, "dir");
+		const char *t = bsk_json_str(r, "text");
+
+		fprintf(stderr, "# tr: %10.3f ms %-4s %s\n",
+			bsk_json_int(r, "t_ns", 0) / 1e6, d ? d : "?",
+			t ? t : bsk_json_str(r, "hex"));
+	}
+}
+
+const char *bsk_json_sub_str(json_object *obj, const char *sub,
+			     const char *key)
+{
+	json_object *o;
+
+	if (!obj || !json_object_object_get_ex(obj, sub, &o))
+		return NULL;
+	return bsk_json_str(o, key);
+}
+
+long long bsk_json_sub_int(json_object *obj, const char *sub,
+			   const char *key, long long dflt)
+{
+	json_object *o;
+
+	if (!obj || !json_object_object_get_ex(obj, sub, &o))
+		return dflt;
+	return bsk_json_int(o, key, dflt);
+}
+
+bool bsk_json_has(json_object *obj, const char *key)
+{
+	return obj && json_object_object_get_ex(obj, key, NULL);
+}
+
+static void bsk_read_param(const char *name, char *buf, size_t len,
+			   const char *dflt)
+{
+	char p[PATH_MAX];
+	FILE *f;
+
+	snprintf(buf, len, "%s", dflt);
+	snprintf(p, sizeof(p), "/sys/module/bootshake/parameters/%s", name);
+	f = fopen(p, "r");
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		snprintf(buf, len, "%s", dflt);
+	buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+
+int bsk_runv(const char *const *argv)
+{
+	pid_t pid = bsk_spawn((char *const *)argv, NULL, NULL, false);
+
+	if (pid < 0)
+		return -1;
+	return bsk_reap(pid, 30000 * bsk_scale());
+}
+
+/* --- helpers added for the STM32 tests (selftests/tests/stm32_*.c) --- */
+
+int bsk_emu_start_args(struct bsk_emu *emu, const char *personality,
+		       const char *udc, const char *const *faults,
+		       const char *const *extra)
+{
+	char bin[PATH_MAX], seed[32], buf[256];
+	char *argv[BSK_MAX_ARGS * 2];
+	long long deadline;
+	size_t len = 0;
+	int n = 0;
+
+	memset(emu, 0, sizeof(*emu));
+	emu->pid = -1;
+	snprintf(emu->udc, sizeof(emu->udc), "%s", udc);
+	if (bsk_udc_path(udc, emu->path, sizeof(emu->path)))
+		return -1;
+	snprintf(bin, sizeof(bin), "%s/selftests/emu/bsk-emu", bsk_repo());
+	snprintf(seed, sizeof(seed), "%d", (int)getpid());
+	argv[n++] = bin;
+	argv[n++] = "--personality";
+	argv[n++] = (char *)personality;
+	argv[n++] = "--udc";
+	argv[n++] = (char *)udc;
+	argv[n++] = "--seed";
+	argv[n++] = seed;
+	for (; extra && *extra && n < BSK_MAX_ARGS; extra++)
+		argv[n++] = (char *)*extra;
+	for (; faults && *faults && n < 2 * BSK_MAX_ARGS - 3; faults++) {
+		argv[n++] = "--fault";
+		argv[n++] = (char *)*faults;
+	}
+	argv[n] = NULL;
+	emu->pid = bsk_spawn(argv, &emu->in_fd, &emu->out_fd, false);
+	if (emu->pid <= 0)
+		return -1;
+
+	deadline = bsk_now_ms() + 5000LL * bsk_scale();
+	while (bsk_now_ms() < deadline) {
+		struct pollfd p = { .fd = emu->out_fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, deadline - bsk_now_ms()) <= 0)
+			break;
+		r = read(emu->out_fd, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0)
+			break;
+		len += r;
+		buf[len] = 0;
+		if (strstr(buf, "ready\n"))
+			return 0;
+		if (len == sizeof(buf) - 1)
+			len = 0;
+	}
+	fprintf(stderr, "# bsk-emu on %s never became ready\n", udc);
+	bsk_emu_stop(emu);
+	return -1;
+}
+
+int bsk_file_count(const char *path, const char *needle)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+int bsk_run_output(char *out, size_t len, const char *arg, ...)
+{
+	char *argv[BSK_MAX_ARGS];
+	size_t used = 0;
+	va_list ap;
+	int fd, st;
+	pid_t pid;
+
+	va_start(ap, arg);
+	bsk_collect_args(argv, 0, arg, ap);
+	va_end(ap);
+	pid = bsk_spawn(argv, NULL, &fd, false);
+	if (pid < 0)
+		return -1;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char sink[512];
+		ssize_t r;
+
+		if (poll(&p, 1, 30000 * bsk_scale()) <= 0)
+			break;
+		if (used + 1 < len)
+			r = read(fd, out + used, len - 1 - used);
+		else
+			r = read(fd, sink, sizeof(sink));
+		if (r <= 0)
+			break;
+		if (used + 1 < len)
+			used += r;
+	}
+	if (len)
+		out[used] = 0;
+	close(fd);
+	st = bsk_reap(pid, 30000 * bsk_scale());
+	return st;
+}
+
+int bsk_policy_restore(const char *kind, const char *mode, int step_ms,
+		       int sync_ms, bool disarm)
+{
+	char step[32], sync[32];
+	int bad = 0;
+
+	if (step_ms > 0)
+		snprintf(step, sizeof(step), "%d", step_ms);
+	else
+		bsk_read_param("step_timeout_ms", step, sizeof(step), "100");
+	if (sync_ms > 0)
+		snprintf(sync, sizeof(sync), "%d", sync_ms);
+	else
+		bsk_read_param("sync_timeout_ms", sync, sizeof(sync), "3000");
+	if (mode)
+		bad += !!bsk_cli("policy", kind, mode, "--step-timeout", step,
+				 "--sync-timeout", sync, NULL);
+	else
+		bad += !!bsk_cli("policy", kind, "--step-timeout", step,
+				 "--sync-timeout", sync, NULL);
+	if (disarm)
+		bad += !!bsk_cli("arm", kind, "--count", "0", NULL);
+	return bad ? -1 : 0;
+}
+
+const char *bsk_helper_path(void)
+{
+	return bsk_helper();
+}

@@ -96,4 +96,66 @@ int bsk_uevent_wait(int fd, const char *action, const char *devpath_end,
 /* Name of the driver bound to the USB interface @intf ("1-1:1.0"), or "". */
 const char *bsk_intf_driver(const char *intf, char *buf, size_t len);
 
+/* --- added for the MediaTek scenario tests (mtk_brom_scenarios, mtk_preloader) --- */
+
+/*
+ * Like bsk_emu_spawn()/bsk_emu_start(), with more bsk-emu arguments
+ * (NULL-terminated @extra, e.g. "--log", "/tmp/x.log", "--pid", "0x2001")
+ * and a choice whether to wait for "ready".
+ */
+int bsk_emu_start_ex(struct bsk_emu *emu, const char *personality,
+		     const char *udc, const char *const *faults,
+		     const char *const *extra, bool wait_ready);
+/* Lines of a bsk-emu --log file that contain @needle (-1: no file). */
+int bsk_emu_log_count(const char *log, const char *needle);
+/* Print a bsk-emu log as "# emu: ..." lines (for failure reports). */
+void bsk_emu_log_print(const char *log);
+
+/* Run the helper (no JSON); its exit status, its output discarded. */
+int bsk_cli(const char *arg, ...);
+/* `bootshake -j transcript DEV`: the transcript object, or NULL. */
+json_object *bsk_transcript(long long id);
+/*
+ * Bytes of the records in direction @dir ("out", "in") of a transcript,
+ * concatenated as hex into @hex (may be NULL); returns how many bytes.
+ */
+size_t bsk_tr_bytes(json_object *tr, const char *dir, char *hex, size_t len);
+/* Notes (dir "note") whose text starts with @prefix. */
+int bsk_tr_notes(json_object *tr, const char *prefix);
+/* Print a transcript as "# tr: ..." lines (for failure reports). */
+void bsk_tr_print(json_object *tr);
+/* A string member of a nested object, e.g. bsk_json_sub_str(ev, "mtk", "chip"). */
+const char *bsk_json_sub_str(json_object *obj, const char *sub,
+			     const char *key);
+long long bsk_json_sub_int(json_object *obj, const char *sub,
+			   const char *key, long long dflt);
+/* Does @obj have member @key (any type, null included)? */
+bool bsk_json_has(json_object *obj, const char *key);
+
+/* Run argv[0] with @argv (NULL-terminated); its exit status. */
+int bsk_runv(const char *const *argv);
+
+/* --- helpers added for the STM32 tests --- */
+/*
+ * Like bsk_emu_start() with extra emulator arguments (e.g. "--log", FILE),
+ * NULL-terminated, before the --fault list.
+ */
+int bsk_emu_start_args(struct bsk_emu *emu, const char *personality,
+		       const char *udc, const char *const *faults,
+		       const char *const *extra);
+/* Lines of file @path containing @needle, or -1. */
+int bsk_file_count(const char *path, const char *needle);
+/* Run a command, its stdout (stderr stays) into @out; returns its status. */
+int bsk_run_output(char *out, size_t len, const char *arg, ...);
+/* Path of the helper CLI (user/bootshake). */
+const char *bsk_helper_path(void);
+
+/*
+ * Set a kind's policy @mode ("auto", "watch"; NULL: leave it) and its
+ * deadlines (0: the module parameters, i.e. the state at load); with
+ * @disarm no arm is left.  0 or -1.
+ */
+int bsk_policy_restore(const char *kind, const char *mode, int step_ms,
+		       int sync_ms, bool disarm);
+
 #endif /* BSK_TEST_H */

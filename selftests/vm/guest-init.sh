@@ -13,10 +13,12 @@
 #            v = min(stage-2 status, 126)   stage 2 ran
 #            v = 127                        stage 1 itself failed
 #          and falls back to poweroff -f (qemu rc 0 = never a pass).
-# Stage 2: modprobe the gadget stack (dummy_hcd num=N, configfs,
-#          libcomposite, usb_f_fs), mount configfs, insmod $BSK_KO, run the
-#          command with its output on ttyS1, then dump dmesg to ttyS2 (the
-#          control channel) and print the result marker there:
+# Stage 2: for a kernel line from the cache, bind its modules tree onto
+#          /lib/modules/<abi> (over a tmpfs); modprobe the gadget stack
+#          (dummy_hcd num=N, configfs, libcomposite, usb_f_fs), mount
+#          configfs, insmod $BSK_KO, run the command with its output on
+#          ttyS1, then dump dmesg to ttyS2 (the control channel) and print
+#          the result marker there:
 #            BSK-RESULT exit=<status>       the command ran
 #            BSK-FAIL <reason>              the setup failed (no command run)
 #
@@ -53,8 +55,11 @@ stage1() {
 	done </modules.stage1
 
 	mkdir -p /newroot
+	# run-vm.sh --root: a root of the test's own, writable (bsk.rootrw).
+	rootmode=ro
+	grep -qw bsk.rootrw /proc/cmdline && rootmode=rw
 	n=0
-	until mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro \
+	until mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,$rootmode \
 		hostroot /newroot 2>/dev/null; do
 		n=$((n + 1))
 		[ "$n" -lt 50 ] || stage1_fail "cannot mount the 9p host root"
@@ -148,6 +153,15 @@ stage2() {
 	[ "$(uname -r)" = "$BSK_KVER" ] ||
 		stage2_fail "guest kernel is $(uname -r), expected $BSK_KVER"
 
+	# A kernel line whose modules live in the cache (not the host's own):
+	# show them at /lib/modules/<abi> like an installed kernel's, so a
+	# plain modprobe (tests load cdc_acm, gadgetfs ...) finds them.
+	if [ "$BSK_MODBASE" != / ]; then
+		mount -t tmpfs -o mode=0755 tmpfs /lib/modules &&
+			mkdir "/lib/modules/$BSK_KVER" &&
+			mount --bind "$BSK_MODDIR" "/lib/modules/$BSK_KVER" ||
+			stage2_fail "cannot show $BSK_MODDIR at /lib/modules/$BSK_KVER"
+	fi
 	modprobe -d "$BSK_MODBASE" configfs || stage2_fail "modprobe configfs"
 	grep -qs ' /sys/kernel/config ' /proc/mounts ||
 		mount -t configfs configfs /sys/kernel/config ||

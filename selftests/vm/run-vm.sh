@@ -5,17 +5,28 @@
 # stack and the bootshake module loaded.
 #
 #   selftests/vm/run-vm.sh [--kernel LINE] [--timeout SECS] [--out DIR]
-#                          [--dummy-num N] -- CMD [ARGS...]
+#                          [--dummy-num N] [--root DIR]
+#                          [--vmlinuz FILE --moddir DIR] -- CMD [ARGS...]
 #
 # The guest boots a stock distribution kernel (--kernel 6.1: the host's
-# installed Debian image) with a small busybox initramfs, mounts the host's
-# root file system read-only over 9p and chroots into it, so host binaries run
-# unchanged.  tmpfs is mounted on /tmp, /run, /var/tmp and /dev/shm: paths
-# under those host directories are NOT visible in the guest (the repository
-# and BSK_KO must live elsewhere).  In the guest it loads configfs,
-# libcomposite, usb_f_fs and dummy_hcd num=N (N host/gadget pairs,
+# installed Debian image; 6.12, 7.2: trixie's and sid's, which
+# scripts/kernels.sh fetches into $BSK_CACHE/kernels/; the guest sees their
+# modules at /lib/modules/<abi>) with a small busybox initramfs, mounts the
+# host's root file system read-only over 9p and chroots into it, so host
+# binaries run unchanged.  tmpfs is mounted on /tmp, /run, /var/tmp and
+# /dev/shm: paths under those host directories are NOT visible in the guest
+# (the repository and BSK_KO must live elsewhere).  In the guest it loads
+# configfs, libcomposite, usb_f_fs and dummy_hcd num=N (N host/gadget pairs,
 # dummy_udc.0..N-1), insmods $BSK_KO, then runs CMD with cwd = the repository
 # root.  cdc_acm is NOT loaded; tests load it themselves if they want it.
+#
+# --vmlinuz FILE --moddir DIR boot that kernel image with the modules in DIR
+# (.../lib/modules/<uname -r>, depmod'ed) instead of a --kernel line, e.g.
+# scripts/debug-kernel.sh's debug kernel (make check-debug).
+#
+# --root DIR shares DIR instead of the host's / (writable): a complete root
+# file system such as selftests/vm/install-root.sh's tree.  The kernel's
+# modules, the repository path and BSK_KO must exist inside it (DIR/<path>).
 #
 # Environment read on the host:
 #   BSK_KO          module to insmod (default: <repo>/bootshake.ko);
@@ -64,6 +75,7 @@ KERNEL_LINE=6.1
 TIMEOUT=900
 OUT=
 DUMMY_NUM=4
+ROOT=
 TIME_SCALE=${BSK_TIME_SCALE:-4}
 
 log() { printf 'run-vm: %s\n' "$*" >&2; }
@@ -100,8 +112,10 @@ resolve_kernel() {
 		printf '%s\n%s\n' "/boot/vmlinuz-$best" "/lib/modules/$best"
 		;;
 	6.12 | 7.2)
-		# Fetched kernels: $CACHE/kernels/<abi>/vmlinuz and
-		# $CACHE/kernels/<abi>/lib/modules/<abi>/ (modules.dep present).
+		# Fetched by scripts/kernels.sh: $CACHE/kernels/<abi>/vmlinuz and
+		# $CACHE/kernels/<abi>/lib/modules/<abi>/ (modules.dep from the
+		# host's depmod; .ko.xz modules, which the host's kmod loads).
+		# The newest ABI of the line wins.
 		for d in "$CACHE/kernels/$line".*; do
 			[ -d "$d" ] || continue
 			abi=${d##*/}
@@ -110,11 +124,11 @@ resolve_kernel() {
 			fi
 			best=$(printf '%s\n' "$best" "$abi" | sed '/^$/d' | sort -V | tail -n1)
 		done
-		[ -n "$best" ] || die "kernel line $line not yet supported (no kernel under $CACHE/kernels/$line.*)"
+		[ -n "$best" ] || die "no $line kernel under $CACHE/kernels/$line.* (fetch it: scripts/kernels.sh $line)"
 		printf '%s\n%s\n' "$CACHE/kernels/$best/vmlinuz" "$CACHE/kernels/$best/lib/modules/$best"
 		;;
 	*)
-		die "unknown kernel line '$line' (supported: 6.1; planned: 6.12, 7.2)"
+		die "unknown kernel line '$line' (supported: 6.1 6.12 7.2)"
 		;;
 	esac
 }
@@ -122,12 +136,21 @@ resolve_kernel() {
 # ---------------------------------------------------------------- initramfs
 
 # stage1_module_order MODDIR MOD...: print the modules.dep paths of MOD and
-# all their dependencies, dependencies first.
+# all their dependencies, dependencies first.  Modules built into the
+# kernel (modules.builtin: virtio_pci and friends on 7.2) are left out.
 stage1_module_order() {
 	local moddir=$1 mod
 	shift
-	local -A dep=() path=() seen=()
+	local -A dep=() path=() seen=() builtin=()
 	local line key file deps
+
+	if [ -f "$moddir/modules.builtin" ]; then
+		while IFS= read -r file; do
+			key=${file##*/}
+			key=${key%%.ko*}
+			builtin[${key//-/_}]=1
+		done <"$moddir/modules.builtin"
+	fi
 
 	while IFS= read -r line; do
 		file=${line%%:*}
@@ -142,7 +165,10 @@ stage1_module_order() {
 	visit() {
 		local k=$1 d dk
 		[ -z "${seen[$k]:-}" ] || return 0
-		[ -n "${path[$k]:-}" ] || die "module $k not found in $moddir/modules.dep"
+		if [ -z "${path[$k]:-}" ]; then
+			[ -n "${builtin[$k]:-}" ] && return 0
+			die "module $k not found in $moddir/modules.dep"
+		fi
 		seen[$k]=1
 		for d in ${dep[$k]}; do
 			dk=${d##*/}
@@ -262,6 +288,10 @@ while [ $# -gt 0 ]; do
 	--out=*) OUT=${1#*=}; shift ;;
 	--dummy-num) DUMMY_NUM=${2:?--dummy-num needs a value}; shift 2 ;;
 	--dummy-num=*) DUMMY_NUM=${1#*=}; shift ;;
+	--root) ROOT=${2:?--root needs a value}; shift 2 ;;
+	--root=*) ROOT=${1#*=}; shift ;;
+	--vmlinuz) VMLINUZ_ARG=${2:?--vmlinuz needs a value}; shift 2 ;;
+	--moddir) MODDIR_ARG=${2:?--moddir needs a value}; shift 2 ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	*) log "unknown argument '$1'"; usage ;;
@@ -275,7 +305,13 @@ fi
 [[ $TIME_SCALE =~ ^[1-9][0-9]*$ ]] || die "BSK_TIME_SCALE must be a positive integer"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 
-KERNEL=$(resolve_kernel "$KERNEL_LINE")
+if [ -n "${VMLINUZ_ARG:-}${MODDIR_ARG:-}" ]; then
+	[ -f "${VMLINUZ_ARG:-}" ] && [ -f "${MODDIR_ARG:-}/modules.dep" ] ||
+		die "--vmlinuz FILE and --moddir DIR (with modules.dep) go together"
+	KERNEL=$(printf '%s\n' "$(realpath "$VMLINUZ_ARG")" "$(realpath "$MODDIR_ARG")")
+else
+	KERNEL=$(resolve_kernel "$KERNEL_LINE")
+fi
 VMLINUZ=$(sed -n 1p <<<"$KERNEL")
 MODDIR=$(sed -n 2p <<<"$KERNEL")
 KVER=${MODDIR##*/}
@@ -290,6 +326,13 @@ if [ "$KO" != none ]; then
 fi
 guest_visible "$REPO"
 guest_visible "$MODDIR"
+ROOT=$(realpath -e -- "${ROOT:-/}") || die "--root: no such directory"
+if [ "$ROOT" != / ]; then
+	for p in "$REPO" "$MODDIR/modules.dep" ${KO#none}; do
+		[ -e "$ROOT$p" ] || die "--root $ROOT: $p is missing in it"
+	done
+	BSK_VM_APPEND="bsk.rootrw${BSK_VM_APPEND:+ $BSK_VM_APPEND}"
+fi
 
 if [ -z "$OUT" ]; then
 	OUT=$(mktemp -d "${TMPDIR:-/tmp}/bsk-vm.XXXXXX")
@@ -342,7 +385,7 @@ QEMU=(qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nographic -no-reboot
 	-serial "file:$(qesc "$OUT/guest-output.log")"
 	-serial "file:$(qesc "$OUT/control.log")"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+	-virtfs "local,path=$(qesc "$ROOT"),mount_tag=hostroot,security_model=none,multidevs=remap$([ "$ROOT" != / ] || echo ,readonly=on)")
 
 log "kernel $KVER ($VMLINUZ), timeout ${TIMEOUT}s, BSK_KO=$KO, out $OUT"
 : >"$OUT/guest-output.log"

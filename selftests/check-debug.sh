@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-debug: the whole suite plus the fault matrix, the stress
+# tests and the netlink fuzzer in a QEMU guest booting the debug kernel
+# (KASAN, lockdep, DEBUG_OBJECTS, kmemleak: scripts/debug-kernel.sh builds
+# it once per machine and caches it), with bootshake.ko built against it.
+# Any splat or kmemleak report fails.  Ends with one line
+# "N passed, N failed, N skipped" and exits non-zero on any failure.
+#
+#   selftests/check-debug.sh                 (host)
+#   selftests/check-debug.sh --guest PROG... (in the guest, via run-vm.sh)
+#
+# Two guest runs:
+#   1. dummy_hcd num=4: selftests/check.sh's TESTS (read at run time), then
+#      fault_matrix, stress (BSK_STRESS_ROUNDS rmmod rounds, a plug storm of
+#      BSK_STORM_CYCLES cycles) and nl_fuzz (BSK_FUZZ_MESSAGES messages);
+#   2. dummy_hcd num=32: stress again with 32 devices.
+# Each run ends with rmmod bootshake and a kmemleak scan (one more case:
+# any report fails it).
+#
+# Environment (defaults in brackets): BSK_FUZZ_MESSAGES [100000],
+# BSK_STORM_CYCLES [500], BSK_STRESS_ROUNDS [20], BSK_FUZZ_SEED,
+# BSK_STRESS_SEED, BSK_TIME_SCALE [8], BSK_CHECK_DEBUG_OUT [out/check-debug].
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+# ------------------------------------------------------------------ guest
+
+kmemleak() {
+	echo "$1" >/sys/kernel/debug/kmemleak 2>/dev/null
+}
+
+if [ "${1:-}" = --guest ]; then
+	shift
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		# Boot-time reports are not ours: note them, then forget them.
+		kmemleak scan
+		if [ -s /sys/kernel/debug/kmemleak ]; then
+			echo "# kmemleak before the tests (kernel, not bootshake):"
+			sed 's/^/#   /' /sys/kernel/debug/kmemleak | head -n 40
+		fi
+		kmemleak clear
+	fi
+	out=$(mktemp -d /tmp/check-debug.XXXXXX)
+	selftests/vm/guest-tests.sh "$@" | tee "$out/tests.log"
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/tests.log" | tail -n1)
+	read -r pass _ fail _ skip _ <<<"${summary//,/}"
+	pass=${pass:-0} fail=${fail:-1} skip=${skip:-0}
+
+	# Unload: whatever bootshake still holds after that is a leak.
+	if [ -d /sys/module/bootshake ] && ! rmmod bootshake; then
+		echo "# rmmod bootshake failed at the end"
+		fail=$((fail + 1))
+	fi
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		# Reported only once older than kmemleak's minimum age (5 s).
+		sleep 6
+		kmemleak scan
+		kmemleak scan
+		if [ -s /sys/kernel/debug/kmemleak ]; then
+			echo "not ok kmemleak # $(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak) leaks"
+			sed 's/^/#   /' /sys/kernel/debug/kmemleak | head -n 200
+			fail=$((fail + 1))
+		else
+			echo "ok kmemleak # no leak after rmmod"
+			pass=$((pass + 1))
+		fi
+	else
+		echo "not ok kmemleak # /sys/kernel/debug/kmemleak missing: not a debug kernel?"
+		fail=$((fail + 1))
+	fi
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" = 0 ]
+	exit
+fi
+
+# ------------------------------------------------------------------- host
+
+start=$(date +%s)
+out=${BSK_CHECK_DEBUG_OUT:-$top/out/check-debug}
+mkdir -p "$out"
+out=$(cd "$out" && pwd -P)
+export BSK_FUZZ_MESSAGES=${BSK_FUZZ_MESSAGES:-100000}
+export BSK_STORM_CYCLES=${BSK_STORM_CYCLES:-500}
+export BSK_STRESS_ROUNDS=${BSK_STRESS_ROUNDS:-20}
+export BSK_TIME_SCALE=${BSK_TIME_SCALE:-8}
+# Per test program; the fuzzer and the 32-device stress run are long.
+export BSK_PROG_TIMEOUT=${BSK_PROG_TIMEOUT:-10800}
+
+echo "TAP version 13"
+echo "# host: debug kernel and bootshake.ko built against it"
+t0=$(date +%s)
+if ! kinfo=$(scripts/debug-kernel.sh --ko "$top/out/debug" 2> >(sed 's/^/# /' >&2)); then
+	echo "not ok 1 debug kernel and module build"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+kt=$(($(date +%s) - t0))
+get() { sed -n "s/^$1=//p" <<<"$kinfo"; }
+vmlinuz=$(get vmlinuz)
+moddir=$(get moddir)
+ko=$(get ko)
+krel=$(get krel)
+cold=$(get cold)
+echo "ok 1 debug kernel $krel ($([ "$cold" = 0 ] && echo "cached" || echo "built in ${cold} s")), module ${ko#"$top"/} (${kt} s)"
+pass=1 fail=0 skip=0
+
+# The suite `make check` runs, as check.sh lists it now.
+mapfile -t suite < <(sed -n '/^TESTS=(/,/^)/p' selftests/check.sh | sed '1d;$d' |
+	sed 's/#.*//; s/^[[:space:]]*//; s/[[:space:]]*$//' | sed '/^$/d')
+extra=(selftests/tests/fault_matrix selftests/tests/stress selftests/tests/nl_fuzz)
+progs=()
+for p in "${suite[@]}" "${extra[@]}"; do
+	case " ${progs[*]} " in *" $p "*) ;; *) progs+=("$p") ;; esac
+done
+
+run() {
+	local name=$1 num=$2 timeout=$3 t rc summary p f s
+	shift 3
+	t=$(date +%s)
+	echo "# guest run '$name': dummy_hcd num=$num, $* (logs in $out/$name)"
+	BSK_KO=$ko selftests/vm/run-vm.sh --vmlinuz "$vmlinuz" --moddir "$moddir" \
+		--dummy-num "$num" --timeout "$timeout" --out "$out/$name" -- \
+		selftests/check-debug.sh --guest "$@" | tee "$out/$name.log"
+	rc=${PIPESTATUS[0]}
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/$name.log" | tail -n1)
+	if [ -z "$summary" ]; then
+		echo "# guest run '$name' produced no summary (rc $rc)"
+		p=0 f=1 s=0
+	else
+		read -r p _ f _ s _ <<<"${summary//,/}"
+		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+			echo "# guest run '$name' failed (rc $rc: splat or crash) although no test did"
+			f=1
+		fi
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	times+=("$name $(($(date +%s) - t)) s")
+}
+
+times=()
+run suite 4 14400 "${progs[@]}"
+run stress32 32 10800 selftests/tests/stress
+
+# What a run covered, from the tests' own counts and the kernel log.
+msgs=$(grep -ho 'all workers: [0-9]* messages' "$out"/suite.log |
+	awk '{ s += $3 } END { print s + 0 }')
+cycles=$(grep -ho 'plug_storm:storm: [0-9]* cycles' "$out"/suite.log "$out"/stress32.log |
+	awk '{ s += $2 } END { print s + 0 }')
+cases=$(grep -E '^# +(ok|not ok) [0-9]+ fault\.' "$out"/suite.log | grep -vc '# SKIP')
+binds=$(cat "$out"/suite/dmesg.log "$out"/stress32/dmesg.log 2>/dev/null |
+	grep -c 'bound as bootshake device')
+echo "# check-debug covered: $cases fault-matrix cases, $binds devices bound (handshakes and watches), $cycles plug-storm cycles, $msgs netlink fuzz messages"
+echo "# times: kernel+module ${kt} s, ${times[*]}; total $(($(date +%s) - start)) s"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

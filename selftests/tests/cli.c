@@ -1,0 +1,1386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The helper (user/bootshake) against the real module and an emulated
+ * BROM, as a user and a script would drive it: every command in text and
+ * JSON mode with its exit code and JSON shape, the policy set/get round
+ * trip, arm, retry, release, transcript, diagnose, monitor --journal, the
+ * actions refused to an unprivileged user; and, below the helper, a raw
+ * generic netlink sender that sends the malformed requests the helper never
+ * would and checks that each gets an errno and an extended ack.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/bootshake.h>
+
+#include "kselftest_harness.h"
+#include "bsk_test.h"
+
+#define UDC		"dummy_udc.0"
+#define NOBODY		65534
+#define MAX_ARGS	24
+
+/* --- running the helper ------------------------------------------------ */
+
+/** struct run - one finished run of user/bootshake */
+struct run {
+	int status;		/* exit status, 128+sig, or -1 */
+	char out[1 << 16];	/* stdout */
+	char err[8192];		/* stderr */
+	json_object *json;	/* stdout parsed, or NULL */
+};
+
+static const char *helper(void)
+{
+	static char bin[512];
+
+	snprintf(bin, sizeof(bin), "%s/user/bootshake", bsk_repo());
+	return bin;
+}
+
+/* Child side: drop to @uid (0: stay root), set @env ("K=V" or NULL), exec. */
+static void exec_helper(char **argv, uid_t uid, const char *env)
+{
+	if (env)
+		putenv((char *)env);
+	if (uid && (setgroups(0, NULL) || setgid(uid) || setuid(uid))) {
+		fprintf(stderr, "cannot become uid %u: %m\n", uid);
+		_exit(126);
+	}
+	execv(argv[0], argv);
+	fprintf(stderr, "exec %s: %m\n", argv[0]);
+	_exit(127);
+}
+
+static pid_t spawn(char **argv, uid_t uid, const char *env, int *out_fd,
+		   int *err_fd)
+{
+	int out[2], err[2];
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		exec_helper(argv, uid, env);
+	}
+	close(out[1]);
+	close(err[1]);
+	*out_fd = out[0];
+	*err_fd = err[0];
+	return pid;
+}
+
+static int reap(pid_t pid, int timeout_ms)
+{
+	long long deadline = bsk_now_ms() + timeout_ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) :
+					       128 + WTERMSIG(st);
+		if (r < 0)
+			return -1;
+		if (bsk_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			deadline = bsk_now_ms() + 5000;
+		}
+		usleep(10000);
+	}
+}
+
+/*
+ * Run the helper with the NULL-terminated arguments as @uid with @env;
+ * collect stdout and stderr; parse stdout as JSON when it looks like it.
+ */
+static int run_v(struct run *r, uid_t uid, const char *env, const char *arg,
+		 va_list ap)
+{
+	char *argv[MAX_ARGS];
+	size_t olen = 0, elen = 0;
+	long long deadline;
+	int n = 0, ofd, efd;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	r->status = -1;
+	argv[n++] = (char *)helper();
+	for (; arg && n < MAX_ARGS - 1; arg = va_arg(ap, const char *))
+		argv[n++] = (char *)arg;
+	argv[n] = NULL;
+
+	pid = spawn(argv, uid, env, &ofd, &efd);
+	if (pid < 0)
+		return -1;
+	deadline = bsk_now_ms() + 20000LL * bsk_scale();
+	while (ofd >= 0 || efd >= 0) {
+		struct pollfd p[2] = {
+			{ .fd = ofd, .events = POLLIN },
+			{ .fd = efd, .events = POLLIN },
+		};
+		long long left = deadline - bsk_now_ms();
+
+		if (left <= 0 || poll(p, 2, left) <= 0)
+			break;
+		if (p[0].revents) {
+			ssize_t k = read(ofd, r->out + olen,
+					 sizeof(r->out) - 1 - olen);
+
+			if (k <= 0) {
+				close(ofd);
+				ofd = -1;
+			} else {
+				olen += k;
+			}
+		}
+		if (p[1].revents) {
+			ssize_t k = read(efd, r->err + elen,
+					 sizeof(r->err) - 1 - elen);
+
+			if (k <= 0) {
+				close(efd);
+				efd = -1;
+			} else {
+				elen += k;
+			}
+		}
+	}
+	if (ofd >= 0)
+		close(ofd);
+	if (efd >= 0)
+		close(efd);
+	r->status = reap(pid, 5000 * bsk_scale());
+	if (r->out[0] == '{' || r->out[0] == '[')
+		r->json = json_tokener_parse(r->out);
+	return r->status;
+}
+
+static int run(struct run *r, const char *arg, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, arg);
+	ret = run_v(r, 0, NULL, arg, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int run_as(struct run *r, uid_t uid, const char *arg, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, arg);
+	ret = run_v(r, uid, NULL, arg, ap);
+	va_end(ap);
+	return ret;
+}
+
+static void run_free(struct run *r)
+{
+	json_object_put(r->json);
+	r->json = NULL;
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static bool jis(json_object *o, const char *key, enum json_type type)
+{
+	json_object *v = jget(o, key);
+
+	return v && json_object_is_type(v, type);
+}
+
+/* The JSON error object's field, or NULL. */
+static const char *jerr(const struct run *r, const char *key)
+{
+	return bsk_json_str(jget(r->json, "error"), key);
+}
+
+/* --- the fixture: a monitor, maybe a device, policies put back ---------- */
+
+FIXTURE(cli) {
+	struct bsk_emu emu;
+	struct bsk_mon mon;
+	int kmsg;
+	json_object *policies;	/* as they were, to put back */
+	char id[16];		/* of the plugged device */
+};
+
+FIXTURE_SETUP(cli)
+{
+	struct run r;
+
+	self->emu.pid = -1;
+	self->kmsg = bsk_kmsg_mark();
+	ASSERT_EQ(0, bsk_mon_start(&self->mon));
+	ASSERT_EQ(0, run(&r, "-j", "policy", NULL)) {
+		TH_LOG("policy: %s%s", r.out, r.err);
+	}
+	self->policies = r.json;
+}
+
+FIXTURE_TEARDOWN(cli)
+{
+	struct run now;
+	size_t i;
+
+	if (self->emu.pid > 0) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "%s", self->emu.path);
+		bsk_emu_stop(&self->emu);
+		json_object_put(bsk_mon_wait(&self->mon, path, "remove", NULL,
+					     5000 * bsk_scale()));
+	}
+	bsk_mon_stop(&self->mon);
+
+	/* put every kind's policy back */
+	for (i = 0; self->policies &&
+	     i < json_object_array_length(self->policies); i++) {
+		json_object *p = json_object_array_get_idx(self->policies, i);
+		char step[16], sync[16];
+		struct run r;
+
+		snprintf(step, sizeof(step), "%lld",
+			 bsk_json_int(p, "step_timeout_ms", 100));
+		snprintf(sync, sizeof(sync), "%lld",
+			 bsk_json_int(p, "sync_timeout_ms", 3000));
+		EXPECT_EQ(0, run(&r, "policy", bsk_json_str(p, "kind"),
+				 bsk_json_str(p, "policy"), "--step-timeout",
+				 step, "--sync-timeout", sync, NULL)) {
+			TH_LOG("restoring policy: %s", r.err);
+		}
+	}
+	/* an arm still running is cut to 1 ms */
+	if (!run(&now, "-j", "policy", NULL)) {
+		for (i = 0; i < json_object_array_length(now.json); i++) {
+			json_object *p = json_object_array_get_idx(now.json, i);
+			struct run r;
+
+			if (bsk_json_bool(p, "armed"))
+				run(&r, "arm", bsk_json_str(p, "kind"),
+				    "--count", "1", "--timeout", "0.001", NULL);
+		}
+		run_free(&now);
+	}
+	json_object_put(self->policies);
+	EXPECT_EQ(0, bsk_kmsg_splats(self->kmsg));
+}
+
+/* Plug @personality and wait for a state in @states; fills self->id. */
+static json_object *plug(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(cli) *self, const char *personality,
+			 const char *const *faults, const char *states,
+			 int timeout_ms)
+{
+	json_object *ev;
+
+	if (bsk_emu_start(&self->emu, personality, UDC, faults)) {
+		TH_LOG("bsk-emu %s did not start", personality);
+		return NULL;
+	}
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, states,
+			  timeout_ms);
+	if (!ev) {
+		TH_LOG("no %s event for %s within %d ms", states,
+		       self->emu.path, timeout_ms);
+		return NULL;
+	}
+	snprintf(self->id, sizeof(self->id), "%lld",
+		 bsk_json_int(ev, "id", 0));
+	return ev;
+}
+
+static json_object *plug_ready(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(cli) *self)
+{
+	json_object *ev = plug(_metadata, self, "mtk-brom", NULL,
+			       "ready,failed", 3000 * bsk_scale());
+
+	if (ev && strcmp(bsk_json_str(ev, "state") ?: "", "ready")) {
+		TH_LOG("device ended %s: %s", bsk_json_str(ev, "state"),
+		       bsk_json_str(ev, "reason"));
+		json_object_put(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+/* The device object's contract fields (issues 2-5). */
+static void check_dev_shape(struct __test_metadata *_metadata,
+			    json_object *d, const char *path)
+{
+	static const char * const ints[] = {
+		"id", "vid", "pid", "attempts", "busnum", "devnum",
+	};
+	static const char * const strs[] = { "path", "kind", "state", "speed" };
+	json_object *m = jget(d, "mtk");
+	size_t i;
+
+	ASSERT_NE(NULL, d);
+	for (i = 0; i < ARRAY_SIZE(ints); i++) {
+		EXPECT_TRUE(jis(d, ints[i], json_type_int)) {
+			TH_LOG("no number field %zu", i);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(strs); i++) {
+		EXPECT_TRUE(jis(d, strs[i], json_type_string)) {
+			TH_LOG("no string field %zu", i);
+		}
+	}
+	EXPECT_STREQ(path, bsk_json_str(d, "path"));
+	EXPECT_STREQ("mtk-brom", bsk_json_str(d, "kind"));
+	EXPECT_TRUE(jis(d, "already_synced", json_type_boolean));
+	EXPECT_TRUE(jis(d, "taken_over", json_type_boolean));
+	EXPECT_EQ(NULL, jget(d, "flags"));	/* dropped in v2 */
+	ASSERT_TRUE(jis(d, "mtk", json_type_object));
+	EXPECT_EQ(0x0766, bsk_json_int(m, "hw_code", -1));
+	/* "chip" is always there: a string or null */
+	EXPECT_TRUE(json_object_object_get_ex(m, "chip", NULL));
+	if (jget(m, "target_config")) {
+		EXPECT_TRUE(jis(m, "sbc", json_type_boolean));
+		EXPECT_TRUE(jis(m, "sla", json_type_boolean));
+		EXPECT_TRUE(jis(m, "daa", json_type_boolean));
+	}
+	if (jget(m, "me_id"))
+		EXPECT_EQ(32, (int)strlen(bsk_json_str(m, "me_id") ?: ""));
+	if (jget(m, "watchdog") && json_object_get_type(jget(m, "watchdog")) !=
+	    json_type_null)
+		EXPECT_TRUE(jis(m, "watchdog", json_type_string));
+	EXPECT_TRUE(jis(m, "already_synced", json_type_boolean));
+	EXPECT_TRUE(jis(m, "is_brom", json_type_boolean));
+}
+
+TEST_F_TIMEOUT(cli, every_command_text_and_json, 300)
+{
+	const char *path = self->emu.path;
+	json_object *ev, *d;
+	struct run r;
+	size_t i;
+
+	ev = plug_ready(_metadata, self);
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+
+	/* list */
+	ASSERT_EQ(0, run(&r, "list", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "KIND"));
+	EXPECT_NE(NULL, strstr(r.out, "STATE"));
+	EXPECT_NE(NULL, strstr(r.out, path));
+	EXPECT_NE(NULL, strstr(r.out, "ready"));
+	EXPECT_STREQ("", r.err);
+	ASSERT_EQ(0, run(&r, "-j", "list", NULL));
+	ASSERT_TRUE(r.json && json_object_is_type(r.json, json_type_array));
+	check_dev_shape(_metadata, bsk_json_find_path(r.json, path), path);
+	run_free(&r);
+
+	/* show, by path and by id */
+	ASSERT_EQ(0, run(&r, "show", path, NULL));
+	EXPECT_NE(NULL, strstr(r.out, "state:"));
+	EXPECT_NE(NULL, strstr(r.out, "ready"));
+	ASSERT_EQ(0, run(&r, "-j", "show", self->id, NULL));
+	check_dev_shape(_metadata, r.json, path);
+	run_free(&r);
+	EXPECT_EQ(1, run(&r, "-j", "show", "999999", NULL));
+	EXPECT_STREQ("ENOENT", jerr(&r, "name"));
+	run_free(&r);
+	EXPECT_EQ(1, run(&r, "show", "9-9.9", NULL));
+	EXPECT_STREQ("", r.out);
+	EXPECT_EQ(0, strncmp(r.err, "bootshake: ", 11));
+
+	/* policy */
+	ASSERT_EQ(0, run(&r, "policy", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "mtk-brom"));
+	EXPECT_NE(NULL, strstr(r.out, "POLICY"));
+	ASSERT_EQ(0, run(&r, "-j", "policy", NULL));
+	ASSERT_TRUE(r.json && json_object_is_type(r.json, json_type_array));
+	for (i = 0; i < json_object_array_length(r.json); i++) {
+		json_object *p = json_object_array_get_idx(r.json, i);
+
+		EXPECT_TRUE(jis(p, "kind", json_type_string));
+		EXPECT_TRUE(jis(p, "policy", json_type_string));
+		EXPECT_TRUE(jis(p, "armed", json_type_boolean));
+		EXPECT_TRUE(jis(p, "step_timeout_ms", json_type_int));
+		EXPECT_TRUE(jis(p, "sync_timeout_ms", json_type_int));
+	}
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, "policy", "mtk-brom", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "policy:"));
+	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-brom", NULL));
+	EXPECT_STREQ("mtk-brom", bsk_json_str(r.json, "kind"));
+	run_free(&r);
+
+	/* transcript */
+	ASSERT_EQ(0, run(&r, "transcript", path, NULL));
+	EXPECT_NE(NULL, strstr(r.out, "ms  >  a0"));
+	ASSERT_EQ(0, run(&r, "-j", "transcript", self->id, NULL));
+	EXPECT_TRUE(jis(r.json, "id", json_type_int));
+	EXPECT_TRUE(jis(r.json, "records", json_type_array));
+	EXPECT_TRUE(jis(r.json, "lost", json_type_int));
+	EXPECT_TRUE(json_object_object_get_ex(r.json, "mark", NULL));
+	run_free(&r);
+
+	/* diagnose */
+	ASSERT_EQ(0, run(&r, "diagnose", self->id, NULL));
+	EXPECT_NE(NULL, strstr(r.out, "no problem found"));
+	ASSERT_EQ(0, run(&r, "-j", "diagnose", path, NULL));
+	EXPECT_STREQ("ready", bsk_json_str(r.json, "state"));
+	EXPECT_TRUE(jis(r.json, "findings", json_type_array));
+	run_free(&r);
+
+	/* monitor: --dump shows the device as "exists", one object a line */
+	ASSERT_EQ(0, run(&r, "monitor", "--dump", "--timeout", "0.5", NULL));
+	EXPECT_NE(NULL, strstr(r.out, " exists id="));
+	ASSERT_EQ(0, run(&r, "-j", "monitor", "--dump", "--timeout", "0.5",
+			 NULL));
+	d = json_tokener_parse(strtok(r.out, "\n") ?: "");
+	EXPECT_STREQ("exists", bsk_json_str(d, "event"));
+	EXPECT_TRUE(jis(d, "timestamp", json_type_string));
+	json_object_put(d);
+	d = json_tokener_parse(strtok(NULL, "\n") ?: "");
+	EXPECT_STREQ("dump-done", bsk_json_str(d, "event"));
+	json_object_put(d);
+	/* --count not reached before --timeout: exit 2 */
+	EXPECT_EQ(2, run(&r, "-j", "monitor", "--count", "1", "--timeout",
+			 "0.3", NULL));
+
+	/* help, and every command in it */
+	ASSERT_EQ(0, run(&r, "--help", NULL));
+	for (i = 0; i < 9; i++) {
+		static const char * const cmds[] = {
+			"list", "show", "monitor", "policy", "arm", "retry",
+			"release", "transcript", "diagnose",
+		};
+		char want[32];
+
+		snprintf(want, sizeof(want), "\n  %s", cmds[i]);
+		EXPECT_NE(NULL, strstr(r.out, want)) {
+			TH_LOG("--help lacks %s", cmds[i]);
+		}
+	}
+	EXPECT_EQ(1, run(&r, "-j", "bogus", NULL));
+	EXPECT_STREQ("EINVAL", jerr(&r, "name"));
+	run_free(&r);
+}
+
+/* The policy of @kind in a "policy" array. */
+static json_object *find_kind(json_object *arr, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; arr && i < json_object_array_length(arr); i++) {
+		json_object *q = json_object_array_get_idx(arr, i);
+
+		if (!strcmp(bsk_json_str(q, "kind") ?: "", kind))
+			return q;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(cli, policy_round_trip, 120)
+{
+	json_object *p;
+	struct run r;
+
+	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-preloader", "auto",
+			 "--step-timeout", "150", "--sync-timeout", "2500",
+			 NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_STREQ("auto", bsk_json_str(r.json, "policy"));
+	EXPECT_EQ(150, bsk_json_int(r.json, "step_timeout_ms", -1));
+	EXPECT_EQ(2500, bsk_json_int(r.json, "sync_timeout_ms", -1));
+	run_free(&r);
+
+	/* read back: what was set is what is held */
+	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-preloader", NULL));
+	EXPECT_STREQ("mtk-preloader", bsk_json_str(r.json, "kind"));
+	EXPECT_STREQ("auto", bsk_json_str(r.json, "policy"));
+	EXPECT_EQ(150, bsk_json_int(r.json, "step_timeout_ms", -1));
+	EXPECT_EQ(2500, bsk_json_int(r.json, "sync_timeout_ms", -1));
+	run_free(&r);
+
+	/* text mode, and only the mode this time: the deadlines stay */
+	ASSERT_EQ(0, run(&r, "policy", "mtk-preloader", "watch", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "watch"));
+	ASSERT_EQ(0, run(&r, "-j", "policy", NULL));
+	p = find_kind(r.json, "mtk-preloader");
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("watch", bsk_json_str(p, "policy"));
+	EXPECT_EQ(150, bsk_json_int(p, "step_timeout_ms", -1));
+	EXPECT_EQ(2500, bsk_json_int(p, "sync_timeout_ms", -1));
+	run_free(&r);
+
+	/* the kernel's refusal comes through with its words */
+	EXPECT_EQ(1, run(&r, "-j", "policy", "mtk-preloader",
+			 "--step-timeout", "3000", "--sync-timeout", "2000",
+			 NULL));
+	EXPECT_STREQ("ERANGE", jerr(&r, "name"));
+	EXPECT_NE(NULL, jerr(&r, "kernel_message"));
+	run_free(&r);
+	EXPECT_EQ(1, run(&r, "policy", "mtk-preloader", "--step-timeout",
+			 "0", NULL));
+	EXPECT_NE(NULL, strstr(r.err, "(kernel: ")) {
+		TH_LOG("stderr: %s", r.err);
+	}
+}
+
+TEST_F_TIMEOUT(cli, arm_with_count, 120)
+{
+	json_object *ev;
+	struct run r;
+	long long left;
+
+	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-preloader", "watch", NULL));
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, "-j", "arm", "mtk-preloader", "--count", "2",
+			 "--timeout", "30", NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_TRUE(bsk_json_bool(r.json, "armed"));
+	EXPECT_EQ(2, bsk_json_int(r.json, "arm_count", -1));
+	left = bsk_json_int(r.json, "arm_timeout_ms", -1);
+	EXPECT_GT(left, 0);
+	EXPECT_LE(left, 30000);
+	EXPECT_STREQ("watch", bsk_json_str(r.json, "policy"));
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, "policy", "mtk-preloader", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "2 devices")) {
+		TH_LOG("%s", r.out);
+	}
+
+	/* the next preloader is synced although the policy says "watch" */
+	ev = plug(_metadata, self, "mtk-preloader", NULL,
+		  "ready,failed,watching", 5000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	EXPECT_STREQ("ready", bsk_json_str(ev, "state")) {
+		TH_LOG("reason: %s", bsk_json_str(ev, "reason"));
+	}
+	EXPECT_STREQ("mtk-preloader", bsk_json_str(ev, "kind"));
+	json_object_put(ev);
+	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-preloader", NULL));
+	EXPECT_EQ(1, bsk_json_int(r.json, "arm_count", -1));
+	EXPECT_TRUE(bsk_json_bool(r.json, "armed"));
+	run_free(&r);
+
+	/* a count the module refuses: errno and its words, via the helper */
+	EXPECT_EQ(1, run(&r, "-j", "arm", "mtk-preloader", "--count", "65",
+			 NULL));
+	EXPECT_STREQ("ERANGE", jerr(&r, "name"));
+	EXPECT_NE(NULL, jerr(&r, "kernel_message"));
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(cli, retry_ready_device, 120)
+{
+	json_object *ev;
+	struct run r;
+
+	ev = plug_ready(_metadata, self);
+	ASSERT_NE(NULL, ev);
+	EXPECT_FALSE(bsk_json_bool(ev, "already_synced"));
+	json_object_put(ev);
+
+	ASSERT_EQ(0, run(&r, "retry", self->id, NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_EQ(0, strncmp(r.out, "retry: device ", 14));
+	ev = bsk_mon_wait(&self->mon, self->emu.path, "change", "syncing",
+			  3000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+	ev = bsk_mon_wait(&self->mon, self->emu.path, "change",
+			  "ready,failed", 3000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	EXPECT_STREQ("ready", bsk_json_str(ev, "state"));
+	/* the BROM was still in its command loop: it echoed the sync */
+	EXPECT_TRUE(bsk_json_bool(ev, "already_synced"));
+	json_object_put(ev);
+
+	/* again by path, in JSON */
+	ASSERT_EQ(0, run(&r, "-j", "retry", self->emu.path, NULL));
+	EXPECT_STREQ("retry", bsk_json_str(r.json, "action"));
+	EXPECT_EQ(atoll(self->id), bsk_json_int(r.json, "id", -1));
+	run_free(&r);
+	ev = bsk_mon_wait(&self->mon, self->emu.path, "change",
+			  "ready,failed", 3000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	EXPECT_STREQ("ready", bsk_json_str(ev, "state"));
+	json_object_put(ev);
+}
+
+TEST_F_TIMEOUT(cli, release_then_unplug, 120)
+{
+	char path[32];
+	json_object *ev, *d, *recs;
+	struct run r;
+	bool noted = false;
+	size_t i;
+
+	ev = plug_ready(_metadata, self);
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+	snprintf(path, sizeof(path), "%s", self->emu.path);
+
+	ASSERT_EQ(0, run(&r, "-j", "release", self->id, NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_STREQ("release", bsk_json_str(r.json, "action"));
+	run_free(&r);
+	ev = bsk_mon_wait(&self->mon, path, NULL, "released",
+			  3000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+
+	/* still listed, as released */
+	ASSERT_EQ(0, run(&r, "-j", "list", NULL));
+	d = bsk_json_find_path(r.json, path);
+	ASSERT_NE(NULL, d);
+	EXPECT_STREQ("released", bsk_json_str(d, "state"));
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, "list", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "released"));
+
+	/* nothing more is done to it */
+	EXPECT_EQ(1, run(&r, "-j", "retry", self->id, NULL));
+	EXPECT_NE(NULL, jerr(&r, "kernel_message"));
+	run_free(&r);
+	EXPECT_EQ(1, run(&r, "release", path, NULL));
+	EXPECT_NE(NULL, strstr(r.err, "bootshake: release: "));
+
+	/* the transcript ends with the release */
+	ASSERT_EQ(0, run(&r, "-j", "transcript", self->id, NULL));
+	recs = jget(r.json, "records");
+	for (i = 0; recs && i < json_object_array_length(recs); i++) {
+		json_object *rec = json_object_array_get_idx(recs, i);
+
+		if (!strcmp(bsk_json_str(rec, "text") ?: "", "released"))
+			noted = true;
+	}
+	EXPECT_TRUE(noted);
+	run_free(&r);
+
+	/* unplugged: gone from the list */
+	bsk_emu_stop(&self->emu);
+	ev = bsk_mon_wait(&self->mon, path, "remove", NULL, 5000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+	ASSERT_EQ(0, run(&r, "-j", "list", NULL));
+	EXPECT_EQ(NULL, bsk_json_find_path(r.json, path));
+	run_free(&r);
+	EXPECT_EQ(1, run(&r, "-j", "show", path, NULL));
+	EXPECT_STREQ("ENOENT", jerr(&r, "name"));
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(cli, transcript_of_clean_sync, 120)
+{
+	json_object *ev, *recs, *f;
+	long long t = 0;
+	int a0 = -1, reply = -1;
+	struct run r;
+	size_t i, n;
+
+	ev = plug_ready(_metadata, self);
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+
+	ASSERT_EQ(0, run(&r, "-j", "transcript", self->id, NULL));
+	EXPECT_EQ(atoll(self->id), bsk_json_int(r.json, "id", -1));
+	EXPECT_EQ(0, bsk_json_int(r.json, "lost", -1));
+	EXPECT_EQ((int)json_type_null,
+		  (int)json_object_get_type(jget(r.json, "mark")));
+	recs = jget(r.json, "records");
+	ASSERT_NE(NULL, recs);
+	n = json_object_array_length(recs);
+	ASSERT_GT((int)n, 8);
+	for (i = 0; i < n; i++) {
+		json_object *rec = json_object_array_get_idx(recs, i);
+		const char *dir = bsk_json_str(rec, "dir") ?: "";
+		const char *hex = bsk_json_str(rec, "hex") ?: "";
+		long long tn = bsk_json_int(rec, "t_ns", -1);
+
+		EXPECT_GE(tn, t);
+		t = tn;
+		EXPECT_TRUE(!strcmp(dir, "out") || !strcmp(dir, "in") ||
+			    !strcmp(dir, "note"));
+		if (!strcmp(dir, "note"))
+			EXPECT_TRUE(jis(rec, "text", json_type_string));
+		if (a0 < 0 && !strcmp(dir, "out") && !strcmp(hex, "a0"))
+			a0 = i;
+		else if (a0 >= 0 && reply < 0 && !strcmp(dir, "in"))
+			reply = i;
+	}
+	/* out a0, then in 5f: the first step of the sync */
+	ASSERT_GE(a0, 0);
+	ASSERT_GT(reply, a0);
+	EXPECT_EQ(0, strncmp(bsk_json_str(json_object_array_get_idx(recs,
+								     reply),
+					  "hex") ?: "", "5f", 2));
+	run_free(&r);
+
+	ASSERT_EQ(0, run(&r, "transcript", self->emu.path, NULL));
+	EXPECT_NE(NULL, strstr(r.out, "ms  >  a0\n"));
+	EXPECT_NE(NULL, strstr(r.out, "ms  <  5f"));
+	EXPECT_NE(NULL, strstr(r.out, "#  sync done"));
+	EXPECT_EQ(NULL, strstr(r.out, "!! here"));
+
+	/* and a clean device has nothing to diagnose */
+	ASSERT_EQ(0, run(&r, "diagnose", self->emu.path, NULL));
+	EXPECT_NE(NULL, strstr(r.out, "no problem found"));
+	ASSERT_EQ(0, run(&r, "-j", "diagnose", self->id, NULL));
+	f = jget(r.json, "findings");
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(0, (int)json_object_array_length(f)) {
+		TH_LOG("%s", r.out);
+	}
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(cli, diagnose_device_that_never_answers, 180)
+{
+	const char *const faults[] = { "silent", NULL };
+	json_object *ev, *f;
+	struct run r;
+
+	ev = plug(_metadata, self, "mtk-brom", faults, "ready,failed",
+		  8000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	ASSERT_STREQ("failed", bsk_json_str(ev, "state"));
+	json_object_put(ev);
+
+	ASSERT_EQ(0, run(&r, "-j", "show", self->id, NULL));
+	EXPECT_STREQ("no-reply", bsk_json_str(r.json, "error"));
+	EXPECT_EQ(ETIMEDOUT, bsk_json_int(r.json, "errno", -1));
+	EXPECT_STREQ("ETIMEDOUT", bsk_json_str(r.json, "error_name"));
+	run_free(&r);
+
+	ASSERT_EQ(0, run(&r, "-j", "diagnose", self->id, NULL));
+	f = json_object_array_get_idx(jget(r.json, "findings"), 0);
+	ASSERT_NE(NULL, f);
+	EXPECT_STREQ("no-reply", bsk_json_str(f, "code"));
+	EXPECT_STREQ("error", bsk_json_str(f, "severity"));
+	EXPECT_TRUE(jis(f, "cause", json_type_string));
+	EXPECT_TRUE(jis(f, "fix", json_type_string));
+	EXPECT_TRUE(jis(f, "evidence", json_type_string));
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, "diagnose", self->emu.path, NULL));
+	EXPECT_NE(NULL, strstr(r.out, "cause: "));
+	EXPECT_NE(NULL, strstr(r.out, "fix: "));
+
+	ASSERT_EQ(0, run(&r, "transcript", self->id, NULL));
+	EXPECT_NE(NULL, strstr(r.out, "!! here:"));
+	ASSERT_EQ(0, run(&r, "-j", "transcript", self->id, NULL));
+	EXPECT_TRUE(jis(r.json, "mark", json_type_object));
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(cli, unprivileged_user, 180)
+{
+	static const char *const reads[][3] = {
+		{ "list" }, { "show", "" }, { "transcript", "" },
+		{ "diagnose", "" }, { "policy" }, { "policy", "mtk-brom" },
+	};
+	json_object *ev;
+	struct run r;
+	size_t i;
+
+	ev = plug_ready(_metadata, self);
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+
+	/* actions: EPERM, said in the user's words */
+	EXPECT_EQ(1, run_as(&r, NOBODY, "policy", "mtk-brom", "watch", NULL));
+	EXPECT_STREQ("bootshake: policy: operation not permitted (needs CAP_NET_ADMIN)\n",
+		     r.err);
+	EXPECT_EQ(1, run_as(&r, NOBODY, "arm", "mtk-preloader", NULL));
+	EXPECT_STREQ("bootshake: arm: operation not permitted (needs CAP_NET_ADMIN)\n",
+		     r.err);
+	EXPECT_EQ(1, run_as(&r, NOBODY, "-j", "retry", self->id, NULL));
+	EXPECT_STREQ("EPERM", jerr(&r, "name"));
+	run_free(&r);
+	EXPECT_EQ(1, run_as(&r, NOBODY, "-j", "release", self->emu.path,
+			    NULL));
+	EXPECT_STREQ("EPERM", jerr(&r, "name"));
+	run_free(&r);
+	EXPECT_EQ(1, run_as(&r, NOBODY, "-j", "policy", "mtk-brom",
+			    "--sync-timeout", "2000", NULL));
+	EXPECT_STREQ("EPERM", jerr(&r, "name"));
+	run_free(&r);
+
+	/* reads: open to everyone */
+	for (i = 0; i < ARRAY_SIZE(reads); i++) {
+		const char *arg = reads[i][1] && !reads[i][1][0] ?
+				  self->id : reads[i][1];
+
+		EXPECT_EQ(0, run_as(&r, NOBODY, "-j", reads[i][0], arg, NULL)) {
+			TH_LOG("%s as nobody: %s", reads[i][0], r.out);
+		}
+		EXPECT_NE(NULL, r.json);
+		run_free(&r);
+	}
+
+	/* and nothing changed */
+	ASSERT_EQ(0, run(&r, "-j", "show", self->id, NULL));
+	EXPECT_STREQ("ready", bsk_json_str(r.json, "state"));
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-brom", NULL));
+	EXPECT_STREQ("auto", bsk_json_str(r.json, "policy"));
+	run_free(&r);
+}
+
+/* One journal entry's field value ("KEY=value\n" lines), or NULL. */
+static const char *jfield(const char *entry, const char *key, char *buf,
+			  size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = entry;
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			snprintf(buf, len, "%.*s",
+				 (int)((eol ? eol : p + strlen(p)) - p - klen - 1),
+				 p + klen + 1);
+			return buf;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* Read @fd until a line containing @what shows up. */
+static bool wait_line(int fd, const char *what, int timeout_ms)
+{
+	long long deadline = bsk_now_ms() + timeout_ms;
+	char buf[8192];
+	size_t len = 0;
+
+	while (bsk_now_ms() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, deadline - bsk_now_ms()) <= 0)
+			return false;
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			return false;
+		len += n;
+		buf[len] = 0;
+		if (strstr(buf, what))
+			return true;
+		if (len == sizeof(buf) - 1)
+			len = 0;
+	}
+	return false;
+}
+
+TEST_F_TIMEOUT(cli, monitor_journal, 120)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char env[160], entry[8192], first[8192] = "", v[256];
+	char *argv[] = { (char *)helper(), "monitor", "--journal", "--dump",
+			 NULL };
+	long long deadline;
+	bool ready = false;
+	int fd, ofd, efd, st;
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/bsk-journal.%d",
+		 getpid());
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	snprintf(env, sizeof(env), "BOOTSHAKE_JOURNAL_SOCKET=%s", sa.sun_path);
+
+	pid = spawn(argv, 0, env, &ofd, &efd);
+	ASSERT_LT(0, pid);
+	/* plug only once it has joined the group: after "dump-done" */
+	ASSERT_TRUE(wait_line(ofd, " dump-done ", 10000 * bsk_scale()));
+	ASSERT_EQ(0, bsk_emu_start(&self->emu, "mtk-brom", UDC, NULL));
+
+	deadline = bsk_now_ms() + 5000LL * bsk_scale();
+	while (!ready && bsk_now_ms() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, deadline - bsk_now_ms()) <= 0)
+			break;
+		n = recv(fd, entry, sizeof(entry) - 1, 0);
+		if (n <= 0)
+			break;
+		entry[n] = 0;
+		TH_LOG("journal: %.*s", (int)strcspn(entry, "\n"), entry);
+		if (!jfield(entry, "BOOTSHAKE_PATH", v, sizeof(v)) ||
+		    strcmp(v, self->emu.path))
+			continue;
+		if (!first[0])
+			snprintf(first, sizeof(first), "%s", entry);
+		ready = jfield(entry, "BOOTSHAKE_STATE", v, sizeof(v)) &&
+			!strcmp(v, "ready");
+	}
+	kill(pid, SIGTERM);
+	st = reap(pid, 5000 * bsk_scale());
+	close(ofd);
+	close(efd);
+	close(fd);
+	unlink(sa.sun_path);
+
+	EXPECT_EQ(0, st);
+	ASSERT_TRUE(ready);
+	EXPECT_STREQ("add", jfield(first, "BOOTSHAKE_EVENT", v, sizeof(v)));
+	EXPECT_NE(NULL, jfield(first, "BOOTSHAKE_ID", v, sizeof(v)));
+	EXPECT_NE(0, atoi(v));
+	EXPECT_STREQ("mtk-brom", jfield(first, "BOOTSHAKE_KIND", v, sizeof(v)));
+	EXPECT_NE(NULL, jfield(first, "BOOTSHAKE_STATE", v, sizeof(v)));
+	EXPECT_STREQ("6", jfield(first, "PRIORITY", v, sizeof(v)));
+	EXPECT_STREQ("bootshake",
+		     jfield(first, "SYSLOG_IDENTIFIER", v, sizeof(v)));
+	EXPECT_NE(NULL, jfield(first, "MESSAGE", v, sizeof(v)));
+	EXPECT_EQ(0, strncmp(v, "add id=", 7));
+}
+
+/* --- below the helper: a raw generic netlink sender --------------------- */
+
+struct raw {
+	int fd;
+	unsigned short family;
+	unsigned int seq;
+};
+
+struct req {
+	struct nlmsghdr n;
+	struct genlmsghdr g;
+	char buf[512];
+};
+
+struct ack {
+	int err;		/* negative errno, 0 */
+	char msg[256];		/* NLMSGERR_ATTR_MSG */
+	int bad_type;		/* type of the attribute at NLMSGERR_ATTR_OFFS */
+	int miss_type;		/* NLMSGERR_ATTR_MISS_TYPE */
+	int replies;		/* data messages before the end */
+};
+
+static void req_init(struct req *q, unsigned short type, unsigned char cmd,
+		     unsigned short flags)
+{
+	memset(q, 0, sizeof(*q));
+	q->n.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
+	q->n.nlmsg_type = type;
+	q->n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	q->g.cmd = cmd;
+	q->g.version = BOOTSHAKE_FAMILY_VERSION;
+}
+
+static void req_put(struct req *q, unsigned short type, const void *data,
+		    unsigned short len)
+{
+	struct nlattr *a = (struct nlattr *)((char *)q + NLMSG_ALIGN(q->n.nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	q->n.nlmsg_len = NLMSG_ALIGN(q->n.nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+static void req_u32(struct req *q, unsigned short type, unsigned int v)
+{
+	req_put(q, type, &v, 4);
+}
+
+static void parse_ext(struct ack *a, const struct req *q, const char *tlv,
+		      int len)
+{
+	const struct nlattr *t = (const struct nlattr *)tlv;
+
+	while (len >= NLA_HDRLEN && t->nla_len >= NLA_HDRLEN &&
+	       t->nla_len <= len) {
+		const char *data = (const char *)t + NLA_HDRLEN;
+		int dlen = t->nla_len - NLA_HDRLEN;
+
+		switch (t->nla_type & NLA_TYPE_MASK) {
+		case NLMSGERR_ATTR_MSG:
+			snprintf(a->msg, sizeof(a->msg), "%.*s", dlen, data);
+			break;
+		case NLMSGERR_ATTR_OFFS: {
+			unsigned int off = *(const unsigned int *)data;
+
+			if (off + NLA_HDRLEN <= q->n.nlmsg_len)
+				a->bad_type = ((const struct nlattr *)
+					       ((const char *)q + off))->nla_type &
+					      NLA_TYPE_MASK;
+			break;
+		}
+		case NLMSGERR_ATTR_MISS_TYPE:
+			a->miss_type = *(const unsigned int *)data;
+			break;
+		}
+		len -= NLA_ALIGN(t->nla_len);
+		t = (const struct nlattr *)((const char *)t +
+					    NLA_ALIGN(t->nla_len));
+	}
+}
+
+/* Send @q, read up to the ack / error / end of dump. */
+static int raw_send(struct raw *r, struct req *q, struct ack *a)
+{
+	static char buf[65536];
+	long long deadline = bsk_now_ms() + 5000LL * bsk_scale();
+
+	memset(a, 0, sizeof(*a));
+	a->bad_type = -1;
+	a->miss_type = -1;
+	q->n.nlmsg_seq = ++r->seq;
+	if (send(r->fd, q, q->n.nlmsg_len, 0) < 0)
+		return -errno;
+	while (bsk_now_ms() < deadline) {
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+		struct nlmsghdr *h;
+		int n;
+
+		if (poll(&p, 1, deadline - bsk_now_ms()) <= 0)
+			break;
+		n = recv(r->fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return -errno;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != r->seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				a->err = e->error;
+				if (h->nlmsg_flags & NLM_F_ACK_TLVS)
+					parse_ext(a, q, (char *)(e + 1),
+						  h->nlmsg_len - NLMSG_HDRLEN -
+						  sizeof(*e));
+				return 0;
+			}
+			if (h->nlmsg_type == NLMSG_DONE) {
+				int *err = NLMSG_DATA(h);
+
+				a->err = *err;
+				if (h->nlmsg_flags & NLM_F_ACK_TLVS)
+					parse_ext(a, q, (char *)(err + 1),
+						  h->nlmsg_len - NLMSG_HDRLEN -
+						  sizeof(*err));
+				return 0;
+			}
+			a->replies++;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+/* The family id of "bootshake", from nlctrl. */
+static int raw_resolve(struct raw *r)
+{
+	static char buf[8192];
+	struct req q;
+	int n;
+
+	req_init(&q, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
+	q.n.nlmsg_flags = NLM_F_REQUEST;
+	q.g.version = 1;
+	req_put(&q, CTRL_ATTR_FAMILY_NAME, BOOTSHAKE_FAMILY_NAME,
+		sizeof(BOOTSHAKE_FAMILY_NAME));
+	if (send(r->fd, &q, q.n.nlmsg_len, 0) < 0)
+		return -errno;
+	n = recv(r->fd, buf, sizeof(buf), 0);
+	if (n > 0) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		struct nlattr *a = (struct nlattr *)((char *)NLMSG_DATA(h) +
+						     GENL_HDRLEN);
+		int len = h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+
+		if (h->nlmsg_type != GENL_ID_CTRL)
+			return -ENOENT;
+		while (len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN) {
+			if (a->nla_type == CTRL_ATTR_FAMILY_ID) {
+				r->family = *(unsigned short *)(a + 1);
+				return 0;
+			}
+			len -= NLA_ALIGN(a->nla_len);
+			a = (struct nlattr *)((char *)a +
+					      NLA_ALIGN(a->nla_len));
+		}
+	}
+	return -ENOENT;
+}
+
+FIXTURE(raw) {
+	struct raw nl;
+	int kmsg;
+};
+
+FIXTURE_SETUP(raw)
+{
+	int one = 1;
+
+	self->kmsg = bsk_kmsg_mark();
+	self->nl.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+			     NETLINK_GENERIC);
+	ASSERT_LE(0, self->nl.fd);
+	/* extended acks, and our request not echoed back in them */
+	ASSERT_EQ(0, setsockopt(self->nl.fd, SOL_NETLINK, NETLINK_EXT_ACK,
+				&one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(self->nl.fd, SOL_NETLINK, NETLINK_CAP_ACK,
+				&one, sizeof(one)));
+	ASSERT_EQ(0, raw_resolve(&self->nl));
+}
+
+FIXTURE_TEARDOWN(raw)
+{
+	close(self->nl.fd);
+	EXPECT_EQ(0, bsk_kmsg_splats(self->kmsg));
+}
+
+/* A well-formed request through the same sender works. */
+TEST_F(raw, valid_requests_succeed)
+{
+	struct ack a;
+	struct req q;
+
+	req_init(&q, self->nl.family, BOOTSHAKE_CMD_POLICY_GET, 0);
+	req_u32(&q, BOOTSHAKE_A_POLICY_KIND, BOOTSHAKE_KIND_MTK_BROM);
+	ASSERT_EQ(0, raw_send(&self->nl, &q, &a));
+	EXPECT_EQ(0, a.err);
+	EXPECT_EQ(1, a.replies);
+
+	req_init(&q, self->nl.family, BOOTSHAKE_CMD_INFO_GET, 0);
+	ASSERT_EQ(0, raw_send(&self->nl, &q, &a));
+	EXPECT_EQ(0, a.err);
+	EXPECT_EQ(1, a.replies);
+}
+
+/* One malformed request and what the module must say to it. */
+struct bad {
+	const char *name;
+	unsigned char cmd;
+	unsigned short flags;
+	struct {
+		unsigned short type;
+		unsigned short len;	/* 0: end of list */
+		unsigned long long val;
+	} attrs[3];
+	int errs[3];		/* acceptable errnos (positive) */
+	int bad_type;		/* attribute the ack must point at, or -1 */
+	int miss_type;		/* attribute the ack must say is missing, -1 */
+};
+
+#define A(t, l, v)	{ .type = (t), .len = (l), .val = (v) }
+#define KIND_BROM	A(BOOTSHAKE_A_POLICY_KIND, 4, BOOTSHAKE_KIND_MTK_BROM)
+
+static const struct bad bads[] = {
+	{
+		.name = "policy kind sent as u16 (wrong type/length)",
+		.cmd = BOOTSHAKE_CMD_POLICY_GET,
+		.attrs = { A(BOOTSHAKE_A_POLICY_KIND, 2, 1) },
+		.errs = { EINVAL, ERANGE },
+		.bad_type = BOOTSHAKE_A_POLICY_KIND, .miss_type = -1,
+	},
+	{
+		.name = "arm kind sent as u64 (oversize)",
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.attrs = { A(BOOTSHAKE_A_POLICY_KIND, 8, 1) },
+		.errs = { EINVAL, ERANGE },
+		.bad_type = BOOTSHAKE_A_POLICY_KIND, .miss_type = -1,
+	},
+	{
+		.name = "device id sent as a string",
+		.cmd = BOOTSHAKE_CMD_RETRY,
+		.attrs = { A(BOOTSHAKE_A_DEV_ID, 2, '1') },
+		.errs = { EINVAL, ERANGE },
+		.bad_type = BOOTSHAKE_A_DEV_ID, .miss_type = -1,
+	},
+	{
+		.name = "arm without a kind (missing required attribute)",
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.attrs = { A(BOOTSHAKE_A_POLICY_ARM_COUNT, 4, 1) },
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = BOOTSHAKE_A_POLICY_KIND,
+	},
+	{
+		.name = "retry without a device id",
+		.cmd = BOOTSHAKE_CMD_RETRY,
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = BOOTSHAKE_A_DEV_ID,
+	},
+	{
+		.name = "policy set without a kind",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { A(BOOTSHAKE_A_POLICY_MODE, 4, BOOTSHAKE_POLICY_AUTO) },
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = BOOTSHAKE_A_POLICY_KIND,
+	},
+	{
+		.name = "unknown attribute in a device get",
+		.cmd = BOOTSHAKE_CMD_DEV_GET,
+		.attrs = { A(BOOTSHAKE_A_DEV_ID, 4, 1),
+			   A(BOOTSHAKE_A_DEV_MAX + 5, 4, 0) },
+		.errs = { EINVAL, EOPNOTSUPP },
+		.bad_type = BOOTSHAKE_A_DEV_MAX + 5, .miss_type = -1,
+	},
+	{
+		.name = "unknown attribute in an arm",
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.attrs = { KIND_BROM, A(BOOTSHAKE_A_POLICY_MAX + 1, 4, 0) },
+		.errs = { EINVAL, EOPNOTSUPP },
+		.bad_type = BOOTSHAKE_A_POLICY_MAX + 1, .miss_type = -1,
+	},
+	/* arm count 0 is valid: it disarms (spec: arm-count 0..64). */
+	{
+		.name = "arm count 65 (out of range 0..64)",
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.attrs = { KIND_BROM, A(BOOTSHAKE_A_POLICY_ARM_COUNT, 4, 65) },
+		.errs = { ERANGE, EINVAL },
+		.bad_type = BOOTSHAKE_A_POLICY_ARM_COUNT, .miss_type = -1,
+	},
+	{
+		.name = "arm timeout 0",
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.attrs = { KIND_BROM,
+			   A(BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS, 4, 0) },
+		.errs = { ERANGE, EINVAL },
+		.bad_type = BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS, .miss_type = -1,
+	},
+	{
+		.name = "unknown kind 99",
+		.cmd = BOOTSHAKE_CMD_POLICY_GET,
+		.attrs = { A(BOOTSHAKE_A_POLICY_KIND, 4, 99) },
+		.errs = { ERANGE, EINVAL, EOPNOTSUPP },
+		.bad_type = BOOTSHAKE_A_POLICY_KIND, .miss_type = -1,
+	},
+	{
+		.name = "kind 0 (unspec)",
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.attrs = { A(BOOTSHAKE_A_POLICY_KIND, 4, 0) },
+		.errs = { ERANGE, EINVAL, EOPNOTSUPP },
+		.bad_type = BOOTSHAKE_A_POLICY_KIND, .miss_type = -1,
+	},
+	{
+		.name = "policy mode 9 (unknown)",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { KIND_BROM, A(BOOTSHAKE_A_POLICY_MODE, 4, 9) },
+		.errs = { ERANGE, EINVAL },
+		.bad_type = BOOTSHAKE_A_POLICY_MODE, .miss_type = -1,
+	},
+	{
+		.name = "step deadline 0",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { KIND_BROM,
+			   A(BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS, 4, 0) },
+		.errs = { ERANGE, EINVAL },
+		.bad_type = BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS, .miss_type = -1,
+	},
+	{
+		.name = "device id 0",
+		.cmd = BOOTSHAKE_CMD_DEV_GET,
+		.attrs = { A(BOOTSHAKE_A_DEV_ID, 4, 0) },
+		.errs = { ERANGE, EINVAL },
+		.bad_type = BOOTSHAKE_A_DEV_ID, .miss_type = -1,
+	},
+	{
+		.name = "device that does not exist",
+		.cmd = BOOTSHAKE_CMD_RELEASE,
+		.attrs = { A(BOOTSHAKE_A_DEV_ID, 4, 999999) },
+		.errs = { ENODEV, ENOENT },
+		.bad_type = BOOTSHAKE_A_DEV_ID, .miss_type = -1,
+	},
+	{
+		.name = "transcript dump without a device id",
+		.cmd = BOOTSHAKE_CMD_TRANSCRIPT_GET,
+		.flags = NLM_F_DUMP,
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = -1,
+	},
+	{
+		.name = "transcript dump of a device that does not exist",
+		.cmd = BOOTSHAKE_CMD_TRANSCRIPT_GET,
+		.flags = NLM_F_DUMP,
+		.attrs = { A(BOOTSHAKE_A_TR_DEV_ID, 4, 999999) },
+		.errs = { ENODEV, ENOENT },
+		.bad_type = -1, .miss_type = -1,
+	},
+};
+
+TEST_F(raw, malformed_requests)
+{
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(bads); i++) {
+		const struct bad *b = &bads[i];
+		bool errno_ok = false;
+		struct ack a;
+		struct req q;
+
+		req_init(&q, self->nl.family, b->cmd, b->flags);
+		for (j = 0; j < ARRAY_SIZE(b->attrs) && b->attrs[j].len; j++) {
+			unsigned char v[16] = { 0 };
+
+			memcpy(v, &b->attrs[j].val, 8);
+			req_put(&q, b->attrs[j].type, v, b->attrs[j].len);
+		}
+		ASSERT_EQ(0, raw_send(&self->nl, &q, &a)) {
+			TH_LOG("%s: no answer", b->name);
+		}
+		for (j = 0; j < ARRAY_SIZE(b->errs) && b->errs[j]; j++)
+			if (a.err == -b->errs[j])
+				errno_ok = true;
+		EXPECT_TRUE(errno_ok) {
+			TH_LOG("%s: errno %d (%s)", b->name, -a.err,
+			       a.err ? strerror(-a.err) : "accepted");
+		}
+		/* the extended ack says why: a message or the missing type */
+		EXPECT_TRUE(a.msg[0] || a.miss_type >= 0) {
+			TH_LOG("%s: no extack message", b->name);
+		}
+		if (b->bad_type >= 0)
+			EXPECT_EQ(b->bad_type, a.bad_type) {
+				TH_LOG("%s: extack points at attribute %d (\"%s\")",
+				       b->name, a.bad_type, a.msg);
+			}
+		if (b->miss_type >= 0)
+			EXPECT_EQ(b->miss_type, a.miss_type) {
+				TH_LOG("%s: missing type %d (\"%s\")", b->name,
+				       a.miss_type, a.msg);
+			}
+		TH_LOG("%-50s -> %s: %s%s", b->name,
+		       a.err ? strerror(-a.err) : "ok", a.msg,
+		       a.miss_type >= 0 ? " [missing attribute]" : "");
+	}
+}
+
+TEST_HARNESS_MAIN

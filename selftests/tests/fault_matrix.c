@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fault matrix: for each handshake the emulator plays, a fault at
+ * every protocol step, and each case must end in bounded time in the
+ * right state, with no kernel splat.
+ *
+ *   unplug_at=N  the cable goes when the device receives host byte N:
+ *                the device is removed (remove event), and neither
+ *                "ready" nor "failed" is reported for it first.
+ *   stall_at=N   the device halts bulk IN on host byte N: "failed" with
+ *                error code "stall" (EPIPE).
+ *   delay_ms=D   every reply leaves D ms late, D past the step deadline
+ *                (set per kind with POLICY_SET, read at handshake
+ *                start): "failed", ETIMEDOUT/EPROTO, within the sync
+ *                deadline plus one step.
+ *
+ * "Every step" is every host byte of a clean handshake: the first case
+ * of a personality plugs it once without faults and counts the bytes the
+ * driver sent (TRANSCRIPT_GET), cases past that count are skipped.  So
+ * the matrix follows the handshake as it grows.
+ *
+ * BSK_FAULT_ONLY="mtk-brom:unplug_at=10,stall_at=5" runs only the cases
+ * whose "<personality>:<fault>" ends in one of the comma-separated words.
+ *
+ * Personalities: mtk-brom, mtk-preloader (policy set to auto for the
+ * test, the listen windows opened wide: the matrix tests faults, not the
+ * preloader's timing).  Every event is read from a raw netlink monitor
+ * socket (selftests/lib/bsk_genl.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "bsk_test.h"
+#include "bsk_genl.h"
+
+#define UDC		"dummy_udc.0"
+#define MAX_STEP	40
+
+enum expect {
+	EXPECT_GONE,		/* removed, nothing reported before */
+	EXPECT_FAILED,		/* "failed" with one of the codes */
+	EXPECT_READY,
+};
+
+FIXTURE(fault) {
+	struct bsk_emu emu;
+	struct bsk_genl mon;
+	struct bsk_genl ctl;
+	struct bsk_genl_policy saved;
+	bool restore;
+	int kmsg;
+	uint32_t dev_id;
+	bool removed;
+};
+
+FIXTURE_VARIANT(fault) {
+	const char *personality;
+	uint32_t kind;
+	const char *fault;	/* with %d for the step, or fixed */
+	int step;		/* 0: not a per-step case */
+	enum expect expect;
+	const char *codes;	/* EXPECT_FAILED: acceptable error codes */
+	uint32_t step_ms;	/* POLICY_SET step deadline, 0: leave */
+	uint32_t sync_ms;	/* POLICY_SET sync deadline, 0: leave */
+};
+
+/* Extra emulator knobs per personality: open the windows wide. */
+static const char *const *personality_knobs(const char *personality)
+{
+	static const char *const preloader[] = { "window_ms=0",
+						 "sync_window_ms=600000",
+						 NULL };
+
+	if (!strcmp(personality, "mtk-preloader"))
+		return preloader;
+	return NULL;
+}
+
+FIXTURE_SETUP(fault)
+{
+	self->emu.pid = -1;
+	self->mon.fd = -1;
+	self->ctl.fd = -1;
+	self->kmsg = bsk_kmsg_mark();
+	ASSERT_EQ(0, bsk_genl_monitor(&self->mon));
+	ASSERT_EQ(0, bsk_genl_open(&self->ctl, 0));
+	ASSERT_EQ(0, bsk_genl_policy_get(&self->ctl, variant->kind,
+					 &self->saved)) {
+		TH_LOG("kind %u unknown to the module", variant->kind);
+	}
+	/* Sync deadline first: a step longer than the sync is refused. */
+	ASSERT_EQ(0, bsk_genl_policy_set(&self->ctl, variant->kind,
+					 BOOTSHAKE_POLICY_AUTO, 0,
+					 variant->sync_ms));
+	self->restore = true;
+	if (variant->step_ms)
+		ASSERT_EQ(0, bsk_genl_policy_set(&self->ctl, variant->kind, 0,
+						 variant->step_ms, 0));
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	if (self->emu.pid > 0)
+		bsk_emu_stop(&self->emu);
+	/* The device's remove event: nothing may be left behind. */
+	while (self->dev_id && !self->removed) {
+		struct bsk_genl_dev d;
+		uint8_t cmd;
+
+		if (bsk_genl_event(&self->mon, &cmd, &d, 10000 * bsk_scale())) {
+			TH_LOG("device %u: no remove event", self->dev_id);
+			_metadata->passed = 0;
+			break;
+		}
+		if (d.id == self->dev_id && cmd == BOOTSHAKE_CMD_DEV_DEL_NTF)
+			self->removed = true;
+	}
+	if (self->restore) {
+		bsk_genl_policy_set(&self->ctl, variant->kind, 0, 0, 600000);
+		EXPECT_EQ(0, bsk_genl_policy_set(&self->ctl, variant->kind,
+						 self->saved.mode,
+						 self->saved.step_ms,
+						 self->saved.sync_ms));
+	}
+	bsk_genl_close(&self->ctl);
+	bsk_genl_close(&self->mon);
+	EXPECT_EQ(0, bsk_kmsg_splats(self->kmsg));
+}
+
+static int out_bytes_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *data;
+	const void *a;
+	size_t al;
+
+	a = bsk_genl_attrs(nlh, &al);
+	if (bsk_nla_get_u32(bsk_nla_find(a, al, BOOTSHAKE_A_TR_DIR), 99) !=
+	    BOOTSHAKE_DIR_OUT)
+		return 0;
+	data = bsk_nla_find(a, al, BOOTSHAKE_A_TR_DATA);
+	if (data)
+		*(int *)arg += data->nla_len - NLA_HDRLEN;
+	return 0;
+}
+
+static int print_tr_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	static const char *const dirs[] = { "out", "in", "note" };
+	const struct nlattr *data;
+	const void *a;
+	size_t al;
+	uint32_t dir;
+	uint64_t ns = 0;
+	char line[256];
+	int n = 0;
+
+	a = bsk_genl_attrs(nlh, &al);
+	dir = bsk_nla_get_u32(bsk_nla_find(a, al, BOOTSHAKE_A_TR_DIR), 3);
+	data = bsk_nla_find(a, al, BOOTSHAKE_A_TR_DATA);
+	if (bsk_nla_find(a, al, BOOTSHAKE_A_TR_TIME_NS))
+		memcpy(&ns, bsk_nla_data(bsk_nla_find(a, al,
+				BOOTSHAKE_A_TR_TIME_NS)), 8);
+	for (int i = 0; data && i < data->nla_len - NLA_HDRLEN && n < 200; i++) {
+		uint8_t c = ((const uint8_t *)bsk_nla_data(data))[i];
+
+		n += snprintf(line + n, sizeof(line) - n,
+			      dir == BOOTSHAKE_DIR_NOTE ? "%c" : "%02x",
+			      dir == BOOTSHAKE_DIR_NOTE ? (char)c : c);
+	}
+	line[n] = 0;
+	fprintf(stderr, "#   %8.3f ms %-4s %s\n", ns / 1e6,
+		dir < 3 ? dirs[dir] : "?", line);
+	return 0;
+}
+
+/* Print the device's transcript (diagnostics; it may be gone already). */
+static void print_transcript(FIXTURE_DATA(fault) *self, uint32_t id)
+{
+	char a[16];
+	size_t al = bsk_nla_u32(a, sizeof(a), 0, BOOTSHAKE_A_TR_DEV_ID, id);
+
+	fprintf(stderr, "# transcript of device %u:\n", id);
+	bsk_genl_request(&self->ctl, BOOTSHAKE_CMD_TRANSCRIPT_GET, NLM_F_DUMP,
+			 a, al, print_tr_cb, NULL, 5000 * bsk_scale());
+}
+
+/*
+ * Wait for the device on self->emu.path to be added, then for its
+ * terminal state: ready/failed (*state) or its removal (gone).  Fills
+ * *dev with the last event.  Returns 0, or -ETIMEDOUT at @timeout_ms.
+ */
+static int wait_terminal(FIXTURE_DATA(fault) *self, bool until_removed,
+			 int timeout_ms, struct bsk_genl_dev *dev,
+			 bool *saw_ready, bool *saw_failed)
+{
+	long long end = bsk_now_ms() + timeout_ms;
+
+	*saw_ready = *saw_failed = false;
+	for (;;) {
+		struct bsk_genl_dev d;
+		uint8_t cmd;
+		int ret;
+
+		ret = bsk_genl_event(&self->mon, &cmd, &d,
+				     end - bsk_now_ms() > 0 ? end - bsk_now_ms() : 0);
+		if (ret)
+			return ret;
+		if (!self->dev_id && cmd == BOOTSHAKE_CMD_DEV_ADD_NTF &&
+		    !strcmp(d.path, self->emu.path))
+			self->dev_id = d.id;
+		if (!self->dev_id || d.id != self->dev_id)
+			continue;
+		*dev = d;
+		if (cmd == BOOTSHAKE_CMD_DEV_DEL_NTF) {
+			self->removed = true;
+			return 0;
+		}
+		if (d.state == BOOTSHAKE_STATE_READY)
+			*saw_ready = true;
+		if (d.state == BOOTSHAKE_STATE_FAILED)
+			*saw_failed = true;
+		if (until_removed && (*saw_ready || *saw_failed))
+			print_transcript(self, d.id);
+		if (!until_removed && (*saw_ready || *saw_failed))
+			return 0;
+	}
+}
+
+/*
+ * Host bytes of a clean handshake of @personality: measured once per
+ * guest boot and kept in /tmp (tests run in forked children).
+ */
+static int clean_steps(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(fault) *self, const char *personality)
+{
+	char path[128];
+	struct bsk_genl_dev d;
+	bool ready, failed;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/bsk-fault-steps-%s", personality);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 0;
+		fclose(f);
+		if (n > 0)
+			return n;
+	}
+
+	if (bsk_emu_start(&self->emu, personality, UDC,
+			  personality_knobs(personality)))
+		return -1;
+	if (wait_terminal(self, false, 30000 * bsk_scale(), &d, &ready,
+			  &failed) || !ready) {
+		TH_LOG("clean %s handshake did not get ready (state %s, %s)",
+		       personality, bsk_state_name(d.state), d.error_code);
+		return -1;
+	}
+	{
+		char a[16];
+		size_t al = bsk_nla_u32(a, sizeof(a), 0, BOOTSHAKE_A_TR_DEV_ID,
+					d.id);
+
+		if (bsk_genl_request(&self->ctl, BOOTSHAKE_CMD_TRANSCRIPT_GET,
+				     NLM_F_DUMP, a, al, out_bytes_cb, &n,
+				     5000 * bsk_scale()))
+			return -1;
+	}
+	bsk_emu_stop(&self->emu);
+	if (wait_terminal(self, true, 10000 * bsk_scale(), &d, &ready, &failed))
+		return -1;
+	self->dev_id = 0;
+	self->removed = false;
+
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%d\n", n);
+		fclose(f);
+	}
+	TH_LOG("a clean %s handshake is %d host bytes", personality, n);
+	return n;
+}
+
+/*
+ * BSK_FAULT_ONLY="mtk-brom:unplug_at=10,stall_at=5": run only the cases
+ * whose "<personality>:<fault>" contains one of the comma-separated words.
+ */
+static bool selected(const char *personality, const char *fault)
+{
+	const char *only = getenv("BSK_FAULT_ONLY");
+	char name[128], list[512], *w, *save = NULL;
+
+	if (!only || !*only)
+		return true;
+	snprintf(name, sizeof(name), "%s:%s", personality, fault);
+	snprintf(list, sizeof(list), "%s", only);
+	for (w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		/* "unplug_at=1" must not select unplug_at=10. */
+		const char *p = strstr(name, w);
+
+		if (p && (p[strlen(w)] == 0))
+			return true;
+	}
+	return false;
+}
+
+TEST_F_TIMEOUT(fault, case, 300)
+{
+	const char *knobs[8] = { NULL };
+	struct bsk_genl_policy pol;
+	struct bsk_genl_dev d = { 0 };
+	bool ready, failed;
+	char fault[64];
+	long long t0, dt, bound;
+	int steps, k = 0;
+	const char *const *extra;
+
+	snprintf(fault, sizeof(fault), variant->fault, variant->step);
+	if (!selected(variant->personality, fault))
+		SKIP(return, "not in BSK_FAULT_ONLY");
+	if (variant->step) {
+		steps = clean_steps(_metadata, self, variant->personality);
+		ASSERT_LT(0, steps);
+		if (variant->step > steps)
+			SKIP(return, "a clean %s handshake has only %d steps",
+			     variant->personality, steps);
+	}
+	knobs[k++] = fault;
+	for (extra = personality_knobs(variant->personality); extra && *extra;
+	     extra++)
+		knobs[k++] = *extra;
+
+	ASSERT_EQ(0, bsk_genl_policy_get(&self->ctl, variant->kind, &pol));
+	/* Sync, then identity (a dozen steps at most), then some slack. */
+	bound = (long long)(pol.sync_ms + 24 * pol.step_ms + 3000) * bsk_scale();
+
+	t0 = bsk_now_ms();
+	ASSERT_EQ(0, bsk_emu_start(&self->emu, variant->personality, UDC,
+				   knobs));
+	ASSERT_EQ(0, wait_terminal(self, variant->expect == EXPECT_GONE,
+				   bound, &d, &ready, &failed)) {
+		TH_LOG("%s with %s: no %s within %lld ms (last state %s)",
+		       variant->personality, fault,
+		       variant->expect == EXPECT_GONE ? "removal" : "result",
+		       bound, bsk_state_name(d.state));
+	}
+	dt = bsk_now_ms() - t0;
+	TH_LOG("%s %s: %s%s%s after %lld ms", variant->personality, fault,
+	       bsk_state_name(d.state), d.error_code[0] ? " " : "",
+	       d.error_code, dt);
+
+	switch (variant->expect) {
+	case EXPECT_GONE:
+		EXPECT_TRUE(self->removed);
+		EXPECT_FALSE(ready);
+		EXPECT_FALSE(failed) {
+			TH_LOG("unplug reported as a failure: %s (errno %u)",
+			       d.error_code, d.error);
+		}
+		/* The emulator unplugged and exited by itself. */
+		EXPECT_EQ(0, bsk_emu_wait_exit(&self->emu, 5000 * bsk_scale()));
+		break;
+	case EXPECT_FAILED:
+		if (d.state != BOOTSHAKE_STATE_FAILED)
+			print_transcript(self, d.id);
+		ASSERT_EQ((uint32_t)BOOTSHAKE_STATE_FAILED, d.state) {
+			TH_LOG("state %s, wanted failed (%s)",
+			       bsk_state_name(d.state), variant->codes);
+		}
+		EXPECT_NE(0U, d.error);
+		EXPECT_NE(NULL, strstr(variant->codes, d.error_code)) {
+			TH_LOG("error code '%s' is none of %s", d.error_code,
+			       variant->codes);
+		}
+		break;
+	case EXPECT_READY:
+		EXPECT_EQ((uint32_t)BOOTSHAKE_STATE_READY, d.state);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------- matrix */
+
+#define STEP_CASES(pers, kindv, name, fmt, exp, codes)			\
+	STEP_CASE(pers, kindv, name, fmt, 1, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 2, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 3, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 4, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 5, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 6, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 7, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 8, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 9, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 10, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 11, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 12, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 13, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 14, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 15, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 16, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 17, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 18, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 19, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 20, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 21, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 22, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 23, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 24, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 25, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 26, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 27, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 28, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 29, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 30, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 31, exp, codes);		\
+	STEP_CASE(pers, kindv, name, fmt, 32, exp, codes)
+
+#define mtk_brom_kind		BOOTSHAKE_KIND_MTK_BROM
+#define mtk_preloader_kind	BOOTSHAKE_KIND_MTK_PRELOADER
+
+/* Names need C identifiers: the personality is spelled out below. */
+#define FIXTURE_PERS_mtk_brom		"mtk-brom"
+#define FIXTURE_PERS_mtk_preloader	"mtk-preloader"
+
+#define STEP_CASE(pers, kindv, name, fmt, n, exp, codesv)		\
+	FIXTURE_VARIANT_ADD(fault, pers##_##name##_##n) {		\
+		.personality = FIXTURE_PERS_##pers, .kind = kindv,	\
+		.fault = fmt, .step = n, .expect = exp,			\
+		.codes = codesv,					\
+	}
+
+STEP_CASES(mtk_brom, mtk_brom_kind, unplug, "unplug_at=%d", EXPECT_GONE, "");
+STEP_CASES(mtk_brom, mtk_brom_kind, stall, "stall_at=%d", EXPECT_FAILED,
+	   "stall");
+STEP_CASES(mtk_preloader, mtk_preloader_kind, unplug, "unplug_at=%d",
+	   EXPECT_GONE, "");
+STEP_CASES(mtk_preloader, mtk_preloader_kind, stall, "stall_at=%d",
+	   EXPECT_FAILED, "stall");
+
+/* Every reply past the step deadline (policy step 100 ms, sync 3 s). */
+#define DELAY_CASE(pers, kindv, d, s)					\
+	FIXTURE_VARIANT_ADD(fault, pers##_delay_##d##_step_##s) {	\
+		.personality = FIXTURE_PERS_##pers, .kind = kindv,	\
+		.fault = "delay_ms=" #d, .expect = EXPECT_FAILED,	\
+		.codes = "no-reply,timeout,rejected,noise",		\
+		.step_ms = s, .sync_ms = 3000,				\
+	}
+
+DELAY_CASE(mtk_brom, mtk_brom_kind, 150, 100);
+DELAY_CASE(mtk_brom, mtk_brom_kind, 400, 100);
+DELAY_CASE(mtk_brom, mtk_brom_kind, 5000, 100);
+DELAY_CASE(mtk_brom, mtk_brom_kind, 120, 50);
+DELAY_CASE(mtk_preloader, mtk_preloader_kind, 150, 100);
+DELAY_CASE(mtk_preloader, mtk_preloader_kind, 400, 100);
+DELAY_CASE(mtk_preloader, mtk_preloader_kind, 5000, 100);
+
+TEST_HARNESS_MAIN

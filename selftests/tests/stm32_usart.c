@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * STM32 USART bootloader behind a CDC-ACM bridge (opt-in): what a user
+ * sees through the helper.
+ *
+ * The emulated bridge (selftests/emu, personality stm32-usart, 0483:5740)
+ * is an ordinary serial port, so bootshake only takes it when told to:
+ * the fixture reloads the module with usart_ids=0483:5740; the new_id
+ * test uses the plain module and sysfs.  Scenario numbers are those of
+ * ../shared/protocols/stm32.md section 7 (39-46).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "bsk_test.h"
+
+#define UDC	"dummy_udc.1"
+#define EMU_LOG	"/tmp/stm32-usart-emu.log"
+#define IDS	"usart_ids=0483:5740"
+#define NEW_ID	"/sys/bus/usb/drivers/bootshake/new_id"
+#define REMOVE_ID "/sys/bus/usb/drivers/bootshake/remove_id"
+
+static int reload(const char *param)
+{
+	const char *ko = getenv("BSK_KO");
+	char def[512];
+
+	if (!ko) {
+		snprintf(def, sizeof(def), "%s/bootshake.ko", bsk_repo());
+		ko = def;
+	}
+	bsk_rmmod_bootshake();
+	return bsk_run("/sbin/insmod", ko, param, NULL);
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Under TCG a byte's round trip to a userspace emulator can take longer
+ * than the module's 100 ms step: scale it like every test deadline (a
+ * reload resets it).
+ */
+static int scale_step(void)
+{
+	char step[16];
+
+	snprintf(step, sizeof(step), "%d", 100 * bsk_scale());
+	return bsk_run_output(NULL, 0, bsk_helper_path(), "policy",
+			      "stm32-usart", "--step-timeout", step, NULL);
+}
+
+FIXTURE(usart) {
+	struct bsk_emu emu;
+	struct bsk_mon mon;
+	int kmsg;
+};
+
+FIXTURE_SETUP(usart)
+{
+	self->emu.pid = -1;
+	unlink(EMU_LOG);
+	self->kmsg = bsk_kmsg_mark();
+	ASSERT_EQ(0, reload(IDS));
+	ASSERT_EQ(0, scale_step());
+	ASSERT_EQ(0, bsk_mon_start(&self->mon));
+}
+
+FIXTURE_TEARDOWN(usart)
+{
+	char path[32];
+
+	if (self->emu.pid > 0) {
+		snprintf(path, sizeof(path), "%s", self->emu.path);
+		bsk_emu_stop(&self->emu);
+		json_object_put(bsk_mon_wait(&self->mon, path, "remove", NULL,
+					     5000 * bsk_scale()));
+	}
+	bsk_mon_stop(&self->mon);
+	/* back to the module every other test expects */
+	EXPECT_EQ(0, reload("takeover=1"));
+	EXPECT_EQ(0, bsk_kmsg_splats(self->kmsg));
+}
+
+static int start(FIXTURE_DATA(usart) *self, const char *const *faults)
+{
+	const char *const extra[] = { "--log", EMU_LOG, NULL };
+
+	return bsk_emu_start_args(&self->emu, "stm32-usart", UDC, faults,
+				  extra);
+}
+
+static json_object *plug(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(usart) *self, const char *const *faults,
+			 int timeout_ms)
+{
+	json_object *ev;
+
+	if (start(self, faults)) {
+		TH_LOG("emulator did not start");
+		return NULL;
+	}
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "ready,failed",
+			  timeout_ms);
+	if (!ev)
+		TH_LOG("no ready/failed event for %s", self->emu.path);
+	return ev;
+}
+
+static json_object *usart_obj(json_object *dev)
+{
+	json_object *u = NULL;
+
+	if (dev)
+		json_object_object_get_ex(dev, "usart", &u);
+	return u;
+}
+
+static void expect_ready(struct __test_metadata *_metadata, json_object *ev,
+			 bool already_synced)
+{
+	static const int cmds[] = { 0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x44,
+				    0x63, 0x73, 0x82, 0x92 };
+	json_object *u, *c = NULL;
+	size_t i;
+
+	ASSERT_NE(NULL, ev);
+	ASSERT_STREQ("ready", bsk_json_str(ev, "state")) {
+		TH_LOG("error %s: %s", bsk_json_str(ev, "error"),
+		       bsk_json_str(ev, "reason"));
+	}
+	EXPECT_STREQ("stm32-usart", bsk_json_str(ev, "kind"));
+	u = usart_obj(ev);
+	ASSERT_NE(NULL, u);
+	EXPECT_EQ(0x31, bsk_json_int(u, "bl_version", -1));
+	EXPECT_EQ(0x413, bsk_json_int(u, "pid", -1));
+	EXPECT_STREQ("STM32F405/407/415/417", bsk_json_str(u, "family"));
+	EXPECT_EQ(already_synced, bsk_json_bool(u, "already_synced"));
+	ASSERT_TRUE(json_object_object_get_ex(u, "commands", &c));
+	ASSERT_EQ((int)(sizeof(cmds) / sizeof(cmds[0])),
+		  (int)json_object_array_length(c));
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		EXPECT_EQ(cmds[i], json_object_get_int(
+				json_object_array_get_idx(c, i)));
+	/* 8E1 at the module's default 57600 baud, as stm32flash */
+	EXPECT_EQ(1, bsk_file_count(EMU_LOG, "line-coding 57600 8E1"));
+	EXPECT_EQ(0, bsk_file_count(EMU_LOG, "garbled"));
+}
+
+/* 39: nominal: ACK, then GET, GET_VERSION, GET_ID. */
+TEST_F_TIMEOUT(usart, nominal, 120)
+{
+	json_object *ev, *list, *dev;
+	int st;
+
+	ev = plug(_metadata, self, NULL, 3000 * bsk_scale());
+	expect_ready(_metadata, ev, false);
+	EXPECT_EQ(1, bsk_json_int(ev, "attempts", -1));
+
+	list = bsk_cli_json(&st, "list", NULL);
+	EXPECT_EQ(0, st);
+	dev = bsk_json_find_path(list, self->emu.path);
+	ASSERT_NE(NULL, dev);
+	EXPECT_STREQ("ready", bsk_json_str(dev, "state"));
+	EXPECT_EQ(0x413, bsk_json_int(usart_obj(dev), "pid", -1));
+	json_object_put(list);
+	json_object_put(ev);
+}
+
+/* 40: the ROM was synced by an earlier session: NACK, go on. */
+TEST_F_TIMEOUT(usart, nack_already_synced, 120)
+{
+	const char *const faults[] = { "already_synced", NULL };
+	json_object *ev = plug(_metadata, self, faults, 3000 * bsk_scale());
+
+	expect_ready(_metadata, ev, true);
+	EXPECT_EQ(1, bsk_json_int(ev, "attempts", -1));
+	json_object_put(ev);
+}
+
+/* 41: the first 0x7f is eaten as a command byte; the second gets NACK. */
+TEST_F_TIMEOUT(usart, swallowed_first_sync, 120)
+{
+	const char *const faults[] = { "swallow", NULL };
+	json_object *ev = plug(_metadata, self, faults, 3000 * bsk_scale());
+
+	expect_ready(_metadata, ev, true);
+	EXPECT_EQ(2, bsk_json_int(ev, "attempts", -1));
+	json_object_put(ev);
+}
+
+/* 42: "00 79": garbage before the ACK is skipped and counted. */
+TEST_F_TIMEOUT(usart, leading_garbage, 120)
+{
+	const char *const faults[] = { "leading_zero", NULL };
+	json_object *ev = plug(_metadata, self, faults, 3000 * bsk_scale());
+
+	expect_ready(_metadata, ev, false);
+	EXPECT_EQ(1, bsk_json_int(ev, "garbage_bytes", -1));
+	json_object_put(ev);
+}
+
+/* GET_VERSION refused: GET already gave the version. */
+TEST_F_TIMEOUT(usart, get_version_nacked, 120)
+{
+	const char *const faults[] = { "nack_gv", NULL };
+	json_object *ev = plug(_metadata, self, faults, 3000 * bsk_scale());
+
+	expect_ready(_metadata, ev, false);
+	json_object_put(ev);
+}
+
+/* 45: BOOT0 low, nothing answers: bounded, "no-reply". */
+TEST_F_TIMEOUT(usart, no_bootloader, 120)
+{
+	const char *const faults[] = { "silent", NULL };
+	json_object *ev = plug(_metadata, self, faults, 8000 * bsk_scale());
+
+	ASSERT_NE(NULL, ev);
+	EXPECT_STREQ("failed", bsk_json_str(ev, "state"));
+	EXPECT_STREQ("no-reply", bsk_json_str(ev, "error"));
+	EXPECT_EQ(3, bsk_json_int(ev, "attempts", -1));
+	json_object_put(ev);
+}
+
+/* The entry sequence: RTS pulsed as NRST before the sync. */
+TEST_F_TIMEOUT(usart, entry_sequence_resets, 120)
+{
+	json_object *ev;
+
+	ASSERT_EQ(0, bsk_set_param("usart_entry", "rts,-rts"));
+	ev = plug(_metadata, self, NULL, 4000 * bsk_scale());
+	expect_ready(_metadata, ev, false);
+	EXPECT_EQ(1, bsk_file_count(EMU_LOG, "line-state 0002"));
+	EXPECT_EQ(1, bsk_file_count(EMU_LOG, " reset"));
+	json_object_put(ev);
+}
+
+/* Without opt-in a bridge is left alone; new_id opts it in at run time. */
+TEST_F_TIMEOUT(usart, opt_in_by_new_id, 120)
+{
+	json_object *ev;
+
+	ASSERT_EQ(0, reload("takeover=1"));	/* no usart_ids */
+	ASSERT_EQ(0, scale_step());
+	bsk_mon_stop(&self->mon);
+	ASSERT_EQ(0, bsk_mon_start(&self->mon));
+	ASSERT_EQ(0, start(self, NULL));
+	ev = bsk_mon_wait(&self->mon, self->emu.path, "add", NULL,
+			  1500 * bsk_scale());
+	EXPECT_EQ(NULL, ev);
+	json_object_put(ev);
+
+	ASSERT_EQ(0, write_str(NEW_ID, "0483 5740 02"));
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "ready,failed",
+			  3000 * bsk_scale());
+	expect_ready(_metadata, ev, false);
+	json_object_put(ev);
+	EXPECT_EQ(0, write_str(REMOVE_ID, "0483 5740 02"));
+}
+
+TEST_HARNESS_MAIN
