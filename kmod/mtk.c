@@ -596,6 +596,12 @@ static int mtk_cmd_byte(struct mtk_ident_run *r, u8 cmd, u8 *c)
 	return ret;
 }
 
+/* GET_BL_VER answers: 0xfe (BROM) or a preloader's version 1..3. */
+static bool mtk_bl_ver_valid(u8 v)
+{
+	return v == MTK_BL_VER_BROM || (v >= 1 && v <= 3);
+}
+
 /*
  * The identity readout.  Order as mtkclient's Preloader.init (sheet
  * section 3), with GET_BL_VER first: it tells BROM from Preloader by
@@ -612,6 +618,20 @@ static int mtk_identify(struct mtk_ident_run *r)
 	int ret;
 
 	ret = mtk_cmd_byte(r, MTK_CMD_GET_BL_VER, &id->bl_ver);
+	if (!ret && !mtk_bl_ver_valid(id->bl_ver)) {
+		/*
+		 * Neither 0xfe nor 1..3: the stream is out of step (stale
+		 * replies of an earlier session were taken for the sync's).
+		 * Wait until the device is quiet and ask once more.
+		 */
+		bsk_tr_note(r->bdev->tr, "bl_ver %02x: out of step", id->bl_ver);
+		ret = bsk_pipe_drain(&r->bdev->pipe, MTK_QUIET_MS,
+				     r->bdev->step_ms);
+		if (ret >= 0)
+			ret = mtk_cmd_byte(r, MTK_CMD_GET_BL_VER, &id->bl_ver);
+		if (!ret && !mtk_bl_ver_valid(id->bl_ver))
+			ret = -EPROTO;
+	}
 	if (ret == -ENODEV)
 		return ret;
 	if (!ret) {

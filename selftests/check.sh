@@ -36,6 +36,7 @@ TESTS=(
 	selftests/tests/stm32_usart
 	selftests/tests/mtk_brom_scenarios
 	selftests/tests/mtk_preloader
+	selftests/tests/nl_fuzz
 )
 
 start=$(date +%s)

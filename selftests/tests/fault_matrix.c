@@ -24,7 +24,10 @@
  *
  * Personalities: mtk-brom, mtk-preloader (policy set to auto for the
  * test, the listen windows opened wide: the matrix tests faults, not the
- * preloader's timing).  Every event is read from a raw netlink monitor
+ * preloader's timing), stm32-usart (bytes as above), stm32-dfu (steps are
+ * DFU class requests: unplug_req=N; its emulator stalls or ignores only
+ * GETSTATUS, so stall and deadline are one case each, plus a device that
+ * stays busy).  No personality can stall ep0 at an arbitrary step yet.  Every event is read from a raw netlink monitor
  * socket (selftests/lib/bsk_genl.h).
  */
 #define _GNU_SOURCE
@@ -67,6 +70,7 @@ FIXTURE_VARIANT(fault) {
 	const char *codes;	/* EXPECT_FAILED: acceptable error codes */
 	uint32_t step_ms;	/* POLICY_SET step deadline, 0: leave */
 	uint32_t sync_ms;	/* POLICY_SET sync deadline, 0: leave */
+	bool control;		/* steps are DFU class requests, not bytes */
 };
 
 /* Extra emulator knobs per personality: open the windows wide. */
@@ -132,45 +136,63 @@ FIXTURE_TEARDOWN(fault)
 	EXPECT_EQ(0, bsk_kmsg_splats(self->kmsg));
 }
 
-static int out_bytes_cb(const struct nlmsghdr *nlh, void *arg)
+/* Steps of a transcript: bulk OUT bytes, or DFU class requests. */
+struct steps {
+	bool control;
+	int n;
+};
+
+static int steps_cb(const struct nlmsghdr *nlh, void *arg)
 {
+	struct steps *st = arg;
 	const struct nlattr *data;
+	const uint8_t *b;
 	const void *a;
 	size_t al;
+	int len;
 
 	a = bsk_genl_attrs(nlh, &al);
 	if (bsk_nla_get_u32(bsk_nla_find(a, al, BOOTSHAKE_A_TR_DIR), 99) !=
 	    BOOTSHAKE_DIR_OUT)
 		return 0;
 	data = bsk_nla_find(a, al, BOOTSHAKE_A_TR_DATA);
-	if (data)
-		*(int *)arg += data->nla_len - NLA_HDRLEN;
+	if (!data)
+		return 0;
+	len = data->nla_len - NLA_HDRLEN;
+	b = bsk_nla_data(data);
+	if (!st->control)
+		st->n += len;
+	else if (len == 8 && (b[0] & 0x60) == 0x20)
+		st->n++;	/* a setup packet of a class request */
 	return 0;
 }
 
 static int print_tr_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	static const char *const dirs[] = { "out", "in", "note" };
-	const struct nlattr *data;
+	const struct nlattr *data, *t;
 	const void *a;
 	size_t al;
 	uint32_t dir;
 	uint64_t ns = 0;
-	char line[256];
+	char line[512];
 	int n = 0;
 
 	a = bsk_genl_attrs(nlh, &al);
 	dir = bsk_nla_get_u32(bsk_nla_find(a, al, BOOTSHAKE_A_TR_DIR), 3);
 	data = bsk_nla_find(a, al, BOOTSHAKE_A_TR_DATA);
-	if (bsk_nla_find(a, al, BOOTSHAKE_A_TR_TIME_NS))
-		memcpy(&ns, bsk_nla_data(bsk_nla_find(a, al,
-				BOOTSHAKE_A_TR_TIME_NS)), 8);
-	for (int i = 0; data && i < data->nla_len - NLA_HDRLEN && n < 200; i++) {
+	t = bsk_nla_find(a, al, BOOTSHAKE_A_TR_TIME_NS);
+	if (t && t->nla_len >= NLA_HDRLEN + 8)
+		memcpy(&ns, bsk_nla_data(t), 8);
+	for (int i = 0; data && i < data->nla_len - NLA_HDRLEN &&
+			n < (int)sizeof(line) - 4; i++) {
 		uint8_t c = ((const uint8_t *)bsk_nla_data(data))[i];
 
-		n += snprintf(line + n, sizeof(line) - n,
-			      dir == BOOTSHAKE_DIR_NOTE ? "%c" : "%02x",
-			      dir == BOOTSHAKE_DIR_NOTE ? (char)c : c);
+		if (dir == BOOTSHAKE_DIR_NOTE)
+			n += snprintf(line + n, sizeof(line) - n, "%c",
+				      c >= 32 && c < 127 ? c : '.');
+		else
+			n += snprintf(line + n, sizeof(line) - n, "%02x", c);
 	}
 	line[n] = 0;
 	fprintf(stderr, "#   %8.3f ms %-4s %s\n", ns / 1e6,
@@ -224,7 +246,8 @@ static int wait_terminal(FIXTURE_DATA(fault) *self, bool until_removed,
 			*saw_ready = true;
 		if (d.state == BOOTSHAKE_STATE_FAILED)
 			*saw_failed = true;
-		if (until_removed && (*saw_ready || *saw_failed))
+		if (until_removed && (d.state == BOOTSHAKE_STATE_READY ||
+				      d.state == BOOTSHAKE_STATE_FAILED))
 			print_transcript(self, d.id);
 		if (!until_removed && (*saw_ready || *saw_failed))
 			return 0;
@@ -236,8 +259,10 @@ static int wait_terminal(FIXTURE_DATA(fault) *self, bool until_removed,
  * guest boot and kept in /tmp (tests run in forked children).
  */
 static int clean_steps(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(fault) *self, const char *personality)
+		       FIXTURE_DATA(fault) *self, const char *personality,
+		       bool control)
 {
+	struct steps st = { .control = control };
 	char path[128];
 	struct bsk_genl_dev d;
 	bool ready, failed;
@@ -269,9 +294,10 @@ static int clean_steps(struct __test_metadata *_metadata,
 					d.id);
 
 		if (bsk_genl_request(&self->ctl, BOOTSHAKE_CMD_TRANSCRIPT_GET,
-				     NLM_F_DUMP, a, al, out_bytes_cb, &n,
+				     NLM_F_DUMP, a, al, steps_cb, &st,
 				     5000 * bsk_scale()))
 			return -1;
+		n = st.n;
 	}
 	bsk_emu_stop(&self->emu);
 	if (wait_terminal(self, true, 10000 * bsk_scale(), &d, &ready, &failed))
@@ -284,7 +310,8 @@ static int clean_steps(struct __test_metadata *_metadata,
 		fprintf(f, "%d\n", n);
 		fclose(f);
 	}
-	TH_LOG("a clean %s handshake is %d host bytes", personality, n);
+	TH_LOG("a clean %s handshake is %d %s", personality, n,
+	       control ? "DFU class requests" : "host bytes");
 	return n;
 }
 
@@ -326,7 +353,8 @@ TEST_F_TIMEOUT(fault, case, 300)
 	if (!selected(variant->personality, fault))
 		SKIP(return, "not in BSK_FAULT_ONLY");
 	if (variant->step) {
-		steps = clean_steps(_metadata, self, variant->personality);
+		steps = clean_steps(_metadata, self, variant->personality,
+				    variant->control);
 		ASSERT_LT(0, steps);
 		if (variant->step > steps)
 			SKIP(return, "a clean %s handshake has only %d steps",
@@ -424,17 +452,26 @@ TEST_F_TIMEOUT(fault, case, 300)
 
 #define mtk_brom_kind		BOOTSHAKE_KIND_MTK_BROM
 #define mtk_preloader_kind	BOOTSHAKE_KIND_MTK_PRELOADER
+#define stm32_usart_kind	BOOTSHAKE_KIND_STM32_USART
+#define stm32_dfu_kind		BOOTSHAKE_KIND_STM32_DFU
 
 /* Names need C identifiers: the personality is spelled out below. */
 #define FIXTURE_PERS_mtk_brom		"mtk-brom"
 #define FIXTURE_PERS_mtk_preloader	"mtk-preloader"
+#define FIXTURE_PERS_stm32_usart	"stm32-usart"
+#define FIXTURE_PERS_stm32_dfu		"stm32-dfu"
 
 #define STEP_CASE(pers, kindv, name, fmt, n, exp, codesv)		\
 	FIXTURE_VARIANT_ADD(fault, pers##_##name##_##n) {		\
 		.personality = FIXTURE_PERS_##pers, .kind = kindv,	\
 		.fault = fmt, .step = n, .expect = exp,			\
-		.codes = codesv,					\
+		.codes = codesv, .control = pers##_control,		\
 	}
+
+#define mtk_brom_control	false
+#define mtk_preloader_control	false
+#define stm32_usart_control	false
+#define stm32_dfu_control	true
 
 STEP_CASES(mtk_brom, mtk_brom_kind, unplug, "unplug_at=%d", EXPECT_GONE, "");
 STEP_CASES(mtk_brom, mtk_brom_kind, stall, "stall_at=%d", EXPECT_FAILED,
@@ -443,6 +480,18 @@ STEP_CASES(mtk_preloader, mtk_preloader_kind, unplug, "unplug_at=%d",
 	   EXPECT_GONE, "");
 STEP_CASES(mtk_preloader, mtk_preloader_kind, stall, "stall_at=%d",
 	   EXPECT_FAILED, "stall");
+
+STEP_CASES(stm32_usart, stm32_usart_kind, unplug, "unplug_at=%d",
+	   EXPECT_GONE, "");
+STEP_CASES(stm32_usart, stm32_usart_kind, stall, "stall_at=%d",
+	   EXPECT_FAILED, "stall");
+/*
+ * STM32 DFU (gadgetfs, control transfers only): the cable goes at every
+ * DFU class request.  Its emulator can stall or ignore GETSTATUS only
+ * (not every request), so those two are single cases below.
+ */
+STEP_CASES(stm32_dfu, stm32_dfu_kind, unplug, "unplug_req=%d", EXPECT_GONE,
+	   "");
 
 /* Every reply past the step deadline (policy step 100 ms, sync 3 s). */
 #define DELAY_CASE(pers, kindv, d, s)					\
@@ -460,5 +509,21 @@ DELAY_CASE(mtk_brom, mtk_brom_kind, 120, 50);
 DELAY_CASE(mtk_preloader, mtk_preloader_kind, 150, 100);
 DELAY_CASE(mtk_preloader, mtk_preloader_kind, 400, 100);
 DELAY_CASE(mtk_preloader, mtk_preloader_kind, 5000, 100);
+DELAY_CASE(stm32_usart, stm32_usart_kind, 150, 100);
+DELAY_CASE(stm32_usart, stm32_usart_kind, 5000, 100);
+
+#define ONE_CASE(pers, kindv, name, faultv, codesv)			\
+	FIXTURE_VARIANT_ADD(fault, pers##_##name) {			\
+		.personality = FIXTURE_PERS_##pers, .kind = kindv,	\
+		.fault = faultv, .expect = EXPECT_FAILED,		\
+		.codes = codesv, .control = pers##_control,		\
+	}
+
+ONE_CASE(stm32_dfu, stm32_dfu_kind, getstatus_stalls, "gs_stall=1000",
+	 "stall");
+ONE_CASE(stm32_dfu, stm32_dfu_kind, getstatus_silent, "gs_silent=1000",
+	 "timeout,no-reply");
+ONE_CASE(stm32_dfu, stm32_dfu_kind, busy_forever, "busy_polls=forever",
+	 "dfu-busy,timeout");
 
 TEST_HARNESS_MAIN

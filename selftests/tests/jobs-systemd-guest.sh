@@ -204,35 +204,44 @@ done
 in_ns systemctl show -p Id,ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic \
 	"${units[@]}" >"$tmp/units" 2>&1
 units_ok=0
+# one block of KEY=value lines per unit (in systemctl's order), blank between
+unit_block() {
+	[ -n "${p[Id]:-}" ] || return 0
+	if [ "${p[ActiveState]:-} ${p[Result]:-} ${p[ExecMainStatus]:-}" = "inactive success 0" ] &&
+		[ "${p[ExecMainStartTimestampMonotonic]:-0}" != 0 ]; then
+		units_ok=$((units_ok + 1))
+	else
+		echo "# ${p[Id]}: ${p[ActiveState]:-} ${p[Result]:-} exit ${p[ExecMainStatus]:-}," \
+			"started at ${p[ExecMainStartTimestampMonotonic]:-}"
+	fi
+	p=()
+}
+declare -A p=()
 while IFS= read -r l; do
-	case $l in
-	Id=*) u=${l#Id=} st= res= code= t= ;;
-	ActiveState=*) st=${l#*=} ;;
-	Result=*) res=${l#*=} ;;
-	ExecMainStatus=*) code=${l#*=} ;;
-	ExecMainStartTimestampMonotonic=*)
-		t=${l#*=}
-		if [ "$st $res $code" = "inactive success 0" ] && [ "$t" != 0 ]; then
-			units_ok=$((units_ok + 1))
-		else
-			echo "# $u: $st $res exit $code, started at $t"
-		fi
-		;;
-	esac
+	if [ -z "$l" ]; then
+		unit_block
+	elif [[ $l == *=* ]]; then
+		p[${l%%=*}]=${l#*=}
+	fi
 done <"$tmp/units"
+unit_block
 check "systemd ran bootshake-job@<id>.service once for each device, successfully" \
 	test "$units_ok" = "$ndev"
 
 # The helper's journal entries (--journal), all in one ask.
 in_ns journalctl --no-pager -o export SYSLOG_IDENTIFIER=bootshake >"$tmp/journal" 2>&1
-exits=0
+exits=0 ev= code=
 while IFS= read -r l; do
 	case $l in
 	BOOTSHAKE_EVENT=*) ev=${l#*=} ;;
-	BOOTSHAKE_EXIT_CODE=*) [ "$ev" != job-exit ] || [ "${l#*=}" != 0 ] || exits=$((exits + 1)) ;;
-	"") ev= ;;
+	BOOTSHAKE_EXIT_CODE=*) code=${l#*=} ;;
+	"")
+		[ "$ev $code" != "job-exit 0" ] || exits=$((exits + 1))
+		ev= code=
+		;;
 	esac
 done <"$tmp/journal"
+[ "$ev $code" != "job-exit 0" ] || exits=$((exits + 1))
 check "the journal has a job-exit with exit code 0 for each job ($exits)" test "$exits" = "$ndev"
 
 for ((i = 0; i < ndev; i++)); do
@@ -262,12 +271,12 @@ unit_failed() {
 check "bootshake-job@$gid.service failed with the job's status (5)" wait_for 30 unit_failed
 in_ns journalctl --no-pager -o export SYSLOG_IDENTIFIER=bootshake BOOTSHAKE_EVENT=job-exit \
 	BOOTSHAKE_ID="$gid" >"$tmp/gone.export" 2>&1
-grep -E '^(MESSAGE|BOOTSHAKE_(EXIT_CODE|SIGNAL|SENT_SIGNAL|DEVICE_GONE|DURATION_MS)|PRIORITY)=' \
+grep -aE '^(MESSAGE|BOOTSHAKE_(EXIT_CODE|SIGNAL|SENT_SIGNAL|DEVICE_GONE|DURATION_MS)|PRIORITY)=' \
 	"$tmp/gone.export" | show
 check "journal: job-exit with device_gone, exit code 5 (the trap's), after SIGTERM" \
-	bash -c "grep -qx BOOTSHAKE_DEVICE_GONE=1 '$tmp/gone.export' &&
-		grep -qx BOOTSHAKE_EXIT_CODE=5 '$tmp/gone.export' &&
-		grep -qx BOOTSHAKE_SENT_SIGNAL=SIGTERM '$tmp/gone.export'"
+	bash -c "grep -aqx BOOTSHAKE_DEVICE_GONE=1 '$tmp/gone.export' &&
+		grep -aqx BOOTSHAKE_EXIT_CODE=5 '$tmp/gone.export' &&
+		grep -aqx BOOTSHAKE_SENT_SIGNAL=SIGTERM '$tmp/gone.export'"
 
 stamp "done"
 [ "$fails" = 0 ] || {
