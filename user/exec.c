@@ -374,8 +374,15 @@ job_child(const struct bs_exec *ex, const struct job *j, int in)
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(in, 0) < 0 || dup2(2, 1) < 0)
+	/* (a monitor started with fd 0 or 2 closed: keep the job sane) */
+	if (in == 0 ? fcntl(0, F_SETFD, 0) < 0 : dup2(in, 0) < 0)
 		_exit(127);
+	if (dup2(2, 1) < 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+	}
 	/* netlink, journal and signalfd are CLOEXEC; this is for the rest */
 	syscall(SYS_close_range, 3, ~0U, 0);
 	job_env(j);
