@@ -90,6 +90,8 @@ static struct {
 	int ndummy;
 	int scale;
 	char repo[1024];
+	char bin[256];		/* private copies of every program used */
+	char ko[512];
 	char emu_bin[PATH_MAX];
 	int ino;		/* inotify on LOG_DIR */
 	struct child mon;	/* bootshake -j monitor */
@@ -638,7 +640,7 @@ static void mon_start(void)
 	char bin[PATH_MAX];
 	char *argv[] = { bin, "-j", "monitor", NULL };
 
-	snprintf(bin, sizeof(bin), "%s/user/bootshake", g.repo);
+	snprintf(bin, sizeof(bin), "%s/bootshake", g.bin);
 	memset(&g.mon, 0, sizeof(g.mon));
 	g.mon.pid = spawn(argv, &g.mon.out_fd);
 }
@@ -722,7 +724,7 @@ static int policy(const char *mode)
 	char bin[PATH_MAX];
 	int st;
 
-	snprintf(bin, sizeof(bin), "%s/user/bootshake", g.repo);
+	snprintf(bin, sizeof(bin), "%s/bootshake", g.bin);
 	st = run_cmd(bin, "policy", g.personality, mode, NULL);
 	if (st)
 		note("bootshake policy %s %s: exit %d", g.personality, mode, st);
@@ -832,7 +834,7 @@ static int setup_for(enum contender c)
 	switch (c) {
 	case C_BOOTSHAKE:
 		if (!g.bootshake_loaded) {
-			if (bsk_modprobe_bootshake())
+			if (run_cmd("/sbin/insmod", g.ko, NULL))
 				return -1;
 			g.bootshake_loaded = true;
 		}
@@ -869,7 +871,7 @@ static pid_t prog_start(enum contender c, int n, struct child *ch)
 	char *argv[] = { bin, "--count", count, "--timeout-ms", tmo, NULL };
 	long long deadline = mono_ns() + 20000000000LL * g.scale;
 
-	snprintf(bin, sizeof(bin), "%s/selftests/bench/%s", g.repo,
+	snprintf(bin, sizeof(bin), "%s/%s", g.bin,
 		 c == C_LIBUSB ? "libusb_sync" : "tty_sync");
 	snprintf(count, sizeof(count), "%d", n);
 	snprintf(tmo, sizeof(tmo), "%d", (10 + n) * 1000 * g.scale);
@@ -1267,7 +1269,7 @@ static void run_floor(int n)
 	/* no driver may hold the data interface */
 	if (setup_for(C_NR))
 		return;
-	snprintf(bin, sizeof(bin), "%s/selftests/bench/usb_ping", g.repo);
+	snprintf(bin, sizeof(bin), "%s/usb_ping", g.bin);
 	snprintf(count, sizeof(count), "%d", g.pings);
 	for (i = 0; i < n; i++) {
 		if (emu_start(&emus[i], i, "floor", "already_synced")) {
@@ -1373,6 +1375,69 @@ static void emit_env(void)
 	emit(o);
 }
 
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int in, out, ret = 0;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		ret = write(out, buf, (size_t)n) == n ? 0 : -1;
+	if (n < 0)
+		ret = -1;
+	close(in);
+	close(out);
+	return ret;
+}
+
+/*
+ * The working tree may be rebuilt while the benchmark runs (the guest
+ * sees the host's files): take private copies of the module and every
+ * program once, so that the whole run uses the same binaries.
+ */
+static int copy_programs(void)
+{
+	static const char *const progs[][2] = {
+		{ "user/bootshake", "bootshake" },
+		{ "selftests/emu/bsk-emu", "bsk-emu" },
+		{ "selftests/bench/libusb_sync", "libusb_sync" },
+		{ "selftests/bench/tty_sync", "tty_sync" },
+		{ "selftests/bench/usb_ping", "usb_ping" },
+	};
+	const char *ko = getenv("BSK_KO");
+	char from[PATH_MAX], to[PATH_MAX];
+	unsigned int i;
+
+	snprintf(g.bin, sizeof(g.bin), LOG_DIR "/bin");
+	mkdir(g.bin, 0755);
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		snprintf(from, sizeof(from), "%s/%s", g.repo, progs[i][0]);
+		snprintf(to, sizeof(to), "%s/%s", g.bin, progs[i][1]);
+		if (copy_file(from, to, 0755)) {
+			fprintf(stderr, "bench: cannot copy %s\n", from);
+			return -1;
+		}
+	}
+	if (!ko || !strcmp(ko, "none")) {
+		snprintf(from, sizeof(from), "%s/bootshake.ko", g.repo);
+		ko = from;
+	}
+	snprintf(g.ko, sizeof(g.ko), "%s/bootshake.ko", g.bin);
+	if (copy_file(ko, g.ko, 0644)) {
+		fprintf(stderr, "bench: cannot copy %s\n", ko);
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1462,8 +1527,10 @@ int main(int argc, char **argv)
 	if (g.ndummy > MAX_EMU)
 		g.ndummy = MAX_EMU;
 	snprintf(g.repo, sizeof(g.repo), "%s", bsk_repo());
-	snprintf(g.emu_bin, sizeof(g.emu_bin), "%s/selftests/emu/bsk-emu",
-		 g.repo);
+	mkdir(LOG_DIR, 0755);
+	if (copy_programs())
+		return 1;
+	snprintf(g.emu_bin, sizeof(g.emu_bin), "%s/bsk-emu", g.bin);
 	g.bootshake_loaded = !access("/sys/module/bootshake", F_OK);
 	g.cdc_acm_loaded = !access("/sys/module/cdc_acm", F_OK);
 	mkdir(LOG_DIR, 0755);
