@@ -34,6 +34,13 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd -P)
 make -s -C "$REPO/selftests/bench"
 
+# What is measured: the tree's commit, and whether kmod/ differs from it
+# (taken now: the working tree may move during the run).
+commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$REPO" status --porcelain -- kmod 2>/dev/null)" ]; then
+	commit="$commit + uncommitted kmod/ changes"
+fi
+
 t0=$(date +%s.%N)
 rc=0
 # The guest's own deadline is the host timeout minus 10%.
@@ -57,7 +64,7 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 args=(--json "$OUT/bench.json" --table "$OUT/bench.txt"
-	--host-cpu-s "$host_cpu" --wall-s "$wall")
+	--host-cpu-s "$host_cpu" --wall-s "$wall" --commit "$commit")
 $DOC && args+=(--rst "$REPO/Documentation/benchmarks.rst")
 report_rc=0
 python3 "$REPO/selftests/bench/report.py" "$OUT/bench-vm/guest-output.log" \
