@@ -984,11 +984,15 @@ TEST_F_TIMEOUT(pl_emu, s03_s04_s05_s06_s08_s09_s12_device_side, 180)
 		argv[n] = NULL;
 		unlink(self->s.log);
 		ASSERT_EQ(0, plug(&self->s, "mtk-preloader", faults, NULL));
+		st = NULL;
 		EXPECT_EQ(0, bsk_runv(argv)) {
 			TH_LOG("emulator run %zu (%s %s)", i, S(runs[i].f1),
 			       S(runs[i].f2));
+			st = runs[i].steps;	/* its log tells why */
 		}
 		bsk_emu_stop(&self->s.emu);
+		if (st)
+			bsk_emu_log_print(self->s.log);
 		EXPECT_LE(1, bsk_emu_log_count(self->s.log, runs[i].log)) {
 			TH_LOG("emulator run %zu: no \"%s\" in its log", i,
 			       runs[i].log);
