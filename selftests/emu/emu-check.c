@@ -24,7 +24,8 @@
  *                    something other than a timeout)
  *   slc              SET_LINE_CODING 115200 8N1 is accepted
  *   glc=HEX          GET_LINE_CODING returns HEX
- *   cls              SET_CONTROL_LINE_STATE 0x0002 is accepted
+ *   cls[=HEX]        SET_CONTROL_LINE_STATE HEX (default 0002, RTS) is
+ *                    accepted; 0003 raises DTR as a tty open does
  *   stall            unknown class requests (IN and OUT) are stalled
  *   setcfg           SET_CONFIGURATION 1 again
  *   reset            USB port reset
@@ -314,6 +315,9 @@ static bool step(const char *a)
 	}
 	if (!strcmp(a, "cls"))
 		return control(0x21, 0x22, 2, NULL, 0) == 0;
+	if (!strncmp(a, "cls=", 4))
+		return control(0x21, 0x22, (int)strtol(a + 4, NULL, 16), NULL,
+			       0) == 0;
 	if (!strcmp(a, "stall")) {
 		r = control(0xa1, 0x55, 0, buf, 4);
 		if (r >= 0 || errno != EPIPE)
