@@ -329,6 +329,27 @@ static int mtk_sync(struct bsk_dev *bdev)
 		bsk_tr_note(bdev->tr, "flushed stale bytes");
 	bsk_tr_note(bdev->tr, "sync start");
 
+	/*
+	 * A preloader's usb_listen swallows the whole transfer that starts
+	 * its sync handler (mediatek.md 2.1, scenario 3; mtkclient sends
+	 * this lone A0 for every non-BROM PID too): send it on its own and
+	 * unanswered, so that the sequence's first A0 is answered at once
+	 * instead of costing a step deadline.  A preloader already in its
+	 * handler answers it; that stale 5F (and the A1 or silence for the
+	 * next A0) is resolved by the resync below like any other noise.
+	 */
+	if (bdev->kind == &bsk_mtk_preloader_kind) {
+		u8 a0 = mtk_sync_seq[0];
+
+		ret = bsk_pipe_write(&bdev->pipe, &a0, 1, bdev->step_ms);
+		if (ret == -ENODEV)
+			return ret;
+		if (ret)	/* the sequence's own A0 will tell */
+			bsk_tr_note(bdev->tr, "lead A0: error %d", ret);
+		else
+			bsk_tr_note(bdev->tr, "lead A0");
+	}
+
 	do {
 		/*
 		 * Two silent A0s after the device did answer: a newer
