@@ -250,7 +250,7 @@ struct bsk_dev *bsk_dev_get_by_id(u32 id);
 struct bsk_dev *bsk_dev_get_by_intf(struct usb_interface *intf);
 void bsk_dev_put(struct bsk_dev *bdev);
 void bsk_dev_snapshot(struct bsk_dev *bdev, struct bsk_status *st);
-int bsk_devs_walk(unsigned long *cursor,
+int bsk_devs_walk(unsigned long *cursor, unsigned int *gen,
 		  int (*fn)(struct bsk_dev *bdev, void *arg), void *arg);
 int bsk_dev_init(void);
 void bsk_dev_drop_all(void);

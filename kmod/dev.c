@@ -26,6 +26,8 @@
 static DEFINE_XARRAY_ALLOC1(bsk_devs);
 static DEFINE_MUTEX(bsk_devs_lock);	/* publish/unpublish vs readers */
 static u32 bsk_next_id;
+/* Bumped (never to 0) by every publish and unpublish; bsk_devs_lock. */
+static unsigned int bsk_devs_gen = 1;
 static struct workqueue_struct *bsk_wq;
 
 static void bsk_dev_free(struct kref *kref)
@@ -214,6 +216,9 @@ struct bsk_dev *bsk_dev_get_by_intf(struct usb_interface *intf)
 /**
  * bsk_devs_walk() - walk the registry from a cursor
  * @cursor: first id to visit; on return, the id to resume from
+ * @gen: set, before @fn is first called, to the registry's generation
+ *	(changes with every device added or removed; never 0), so that a
+ *	dump can flag parts taken from different registries (DUMP_INTR)
  * @fn: called for each device, under the registry lock; a non-zero
  *	return stops the walk and leaves @cursor at that device
  * @arg: passed to @fn
@@ -223,7 +228,7 @@ struct bsk_dev *bsk_dev_get_by_intf(struct usb_interface *intf)
  *
  * Return: the non-zero value of @fn, or 0 when the walk completed.
  */
-int bsk_devs_walk(unsigned long *cursor,
+int bsk_devs_walk(unsigned long *cursor, unsigned int *gen,
 		  int (*fn)(struct bsk_dev *bdev, void *arg), void *arg)
 {
 	struct bsk_dev *bdev;
@@ -231,6 +236,7 @@ int bsk_devs_walk(unsigned long *cursor,
 	int ret = 0;
 
 	mutex_lock(&bsk_devs_lock);
+	*gen = bsk_devs_gen;
 	id = *cursor;
 	for (bdev = xa_find(&bsk_devs, &id, ULONG_MAX, XA_PRESENT); bdev;
 	     bdev = xa_find_after(&bsk_devs, &id, ULONG_MAX, XA_PRESENT)) {
@@ -360,6 +366,8 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 	mutex_lock(&bsk_devs_lock);
 	ret = xa_alloc_cyclic(&bsk_devs, &bdev->id, bdev, xa_limit_32b,
 			      &bsk_next_id, GFP_KERNEL);
+	if (ret >= 0)
+		bsk_devs_gen = bsk_devs_gen + 1 ?: 1;
 	mutex_unlock(&bsk_devs_lock);
 	if (ret < 0)
 		goto err_stop;
@@ -463,6 +471,7 @@ static void bsk_dev_unpublish(struct bsk_dev *bdev)
 {
 	mutex_lock(&bsk_devs_lock);
 	xa_erase(&bsk_devs, bdev->id);
+	bsk_devs_gen = bsk_devs_gen + 1 ?: 1;
 	mutex_unlock(&bsk_devs_lock);
 
 	spin_lock(&bdev->lock);

@@ -71,8 +71,10 @@ bsk_transcript_policy[BOOTSHAKE_A_TR_DEV_ID + 1] = {
 
 static struct genl_family bsk_genl_family;
 
+/* @cb: the dump this message is part of, or NULL */
 static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
-			   u32 portid, u32 seq, int flags)
+			   u32 portid, u32 seq, int flags,
+			   struct netlink_callback *cb)
 {
 	struct usb_device *udev = bdev->udev;
 	struct bsk_status st;
@@ -81,6 +83,8 @@ static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
 	hdr = genlmsg_put(skb, portid, seq, &bsk_genl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 
 	bsk_dev_snapshot(bdev, &st);
 
@@ -134,8 +138,10 @@ static int bsk_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, BOOTSHAKE_A_DEV_ID))
+	if (GENL_REQ_ATTR_CHECK(info, BOOTSHAKE_A_DEV_ID)) {
+		NL_SET_ERR_MSG(info->extack, "missing device id (DEV_ID)");
 		return -EINVAL;
+	}
 
 	bdev = bsk_dev_get_by_id(nla_get_u32(info->attrs[BOOTSHAKE_A_DEV_ID]));
 	if (!bdev) {
@@ -152,7 +158,7 @@ static int bsk_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 
 	ret = bsk_nl_fill_dev(msg, bdev, BOOTSHAKE_CMD_DEV_GET,
-			      info->snd_portid, info->snd_seq, 0);
+			      info->snd_portid, info->snd_seq, 0, NULL);
 	if (ret) {
 		nlmsg_free(msg);
 		goto out_put;
@@ -175,13 +181,17 @@ static int bsk_nl_dump_one(struct bsk_dev *bdev, void *arg)
 
 	return bsk_nl_fill_dev(a->skb, bdev, BOOTSHAKE_CMD_DEV_GET,
 			       NETLINK_CB(a->cb->skb).portid,
-			       a->cb->nlh->nlmsg_seq, NLM_F_MULTI);
+			       a->cb->nlh->nlmsg_seq, NLM_F_MULTI, a->cb);
 }
 
 /*
  * The cursor (cb->args[0]) is the id of the next device to send; ids only
  * grow, so a device that appears during a dump is either in it or newer
  * than the cursor, and one that vanishes between two parts is skipped.
+ * Each device is sent at most once.  cb->seq is the registry generation
+ * the part was taken from: when devices came or went between two parts,
+ * the core flags the later messages and the end NLM_F_DUMP_INTR, so the
+ * listener knows that a device sent earlier may have gone since.
  */
 static int bsk_nl_dev_get_dumpit(struct sk_buff *skb,
 				 struct netlink_callback *cb)
@@ -193,7 +203,7 @@ static int bsk_nl_dev_get_dumpit(struct sk_buff *skb,
 	if (cursor == ULONG_MAX)
 		return 0;
 
-	ret = bsk_devs_walk(&cursor, bsk_nl_dump_one, &a);
+	ret = bsk_devs_walk(&cursor, &cb->seq, bsk_nl_dump_one, &a);
 	cb->args[0] = cursor;
 	if (ret == -EMSGSIZE && skb->len)
 		return skb->len;
@@ -205,8 +215,10 @@ static struct bsk_dev *bsk_nl_dev(struct genl_info *info, int attr)
 {
 	struct bsk_dev *bdev;
 
-	if (GENL_REQ_ATTR_CHECK(info, attr))
+	if (GENL_REQ_ATTR_CHECK(info, attr)) {
+		NL_SET_ERR_MSG(info->extack, "missing device id (DEV_ID)");
 		return ERR_PTR(-EINVAL);
+	}
 	bdev = bsk_dev_get_by_id(nla_get_u32(info->attrs[attr]));
 	if (!bdev) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[attr],
@@ -276,8 +288,10 @@ static int bsk_nl_kind(struct genl_info *info, enum bootshake_kind *kind)
 {
 	struct nlattr *attr = info->attrs[BOOTSHAKE_A_POLICY_KIND];
 
-	if (GENL_REQ_ATTR_CHECK(info, BOOTSHAKE_A_POLICY_KIND))
+	if (GENL_REQ_ATTR_CHECK(info, BOOTSHAKE_A_POLICY_KIND)) {
+		NL_SET_ERR_MSG(info->extack, "missing kind (POLICY_KIND)");
 		return -EINVAL;
+	}
 	*kind = nla_get_u32(attr);
 	if (!bsk_kinds[*kind]) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
@@ -404,6 +418,8 @@ static int bsk_nl_transcript_dumpit(struct sk_buff *skb,
 		struct nlattr *attr = attrs[BOOTSHAKE_A_TR_DEV_ID];
 
 		if (!attr) {
+			NL_SET_ERR_ATTR_MISS(cb->extack, NULL,
+					     BOOTSHAKE_A_TR_DEV_ID);
 			NL_SET_ERR_MSG(cb->extack,
 				       "missing device id (TR_DEV_ID)");
 			return -EINVAL;
@@ -567,7 +583,7 @@ void bsk_nl_notify(struct bsk_dev *bdev, u8 cmd)
 	if (!msg)
 		return;
 
-	if (bsk_nl_fill_dev(msg, bdev, cmd, 0, 0, 0)) {
+	if (bsk_nl_fill_dev(msg, bdev, cmd, 0, 0, 0, NULL)) {
 		nlmsg_free(msg);
 		return;
 	}

@@ -47,7 +47,7 @@ static const struct cmd cmds[] = {
 	{
 		.name	 = "monitor",
 		.args	 = "[--dump] [--count N] [--timeout SECS] [--journal]\n"
-			   "          [--exec CMD [--kind K] [--jobs N] [--release]\n"
+			   "          [--rcvbuf BYTES] [--exec CMD [--kind K] [--jobs N] [--release]\n"
 			   "          [--grace SECS] [--device DEV] [--once]]",
 		.handler = cmd_monitor,
 		.help	 = "Print device events as they happen.\n"
@@ -65,6 +65,8 @@ static const struct cmd cmds[] = {
 			   "                  with BOOTSHAKE_ID=, BOOTSHAKE_PATH=,\n"
 			   "                  BOOTSHAKE_KIND=, BOOTSHAKE_STATE=,\n"
 			   "                  BOOTSHAKE_EVENT=, MESSAGE= and PRIORITY=\n"
+			   "  --rcvbuf BYTES  socket receive buffer for events (default\n"
+			   "                  4 MiB); the kernel drops events past it\n"
 			   "If the kernel drops events (ENOBUFS), a \"resync\" event is\n"
 			   "printed and the device list is re-read as \"exists\" events.\n"
 			   "  --exec CMD      run /bin/sh -c CMD for each device that\n"

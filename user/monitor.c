@@ -40,6 +40,8 @@
 
 /* Room for a few thousand notifications before the kernel drops any. */
 #define MON_RCVBUF	(4 << 20)
+/* --rcvbuf: the kernel doubles the value and has its own floor */
+#define MON_RCVBUF_MAX	(1 << 30)
 
 struct mon {
 	struct bs_nl	ntf;		/* subscribed */
@@ -295,6 +297,7 @@ enum {
 	OPT_GRACE,
 	OPT_DEVICE,
 	OPT_ONCE,
+	OPT_RCVBUF,
 };
 
 /* --kind mtk-brom,stm32-dfu (or repeated): a mask of kinds */
@@ -389,6 +392,7 @@ int cmd_monitor(int argc, char **argv)
 		{ "grace",	required_argument,	NULL, OPT_GRACE },
 		{ "device",	required_argument,	NULL, OPT_DEVICE },
 		{ "once",	no_argument,		NULL, OPT_ONCE },
+		{ "rcvbuf",	required_argument,	NULL, OPT_RCVBUF },
 		{ }
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -398,6 +402,7 @@ int cmd_monitor(int argc, char **argv)
 		.grace_ms = BS_EXEC_GRACE_MS,
 	};
 	bool dump = false, exec_done = false;
+	unsigned long rcvbuf = MON_RCVBUF;
 	double timeout = -1;
 	int c, ret, exec_given = 0;
 
@@ -430,6 +435,15 @@ int cmd_monitor(int argc, char **argv)
 				print_error(EINVAL, NULL,
 					    "monitor: --timeout wants seconds, not \"%s\"",
 					    optarg);
+				return BS_EXIT_ERROR;
+			}
+			break;
+		case OPT_RCVBUF:
+			if (parse_count(optarg, &rcvbuf) || !rcvbuf ||
+			    rcvbuf > MON_RCVBUF_MAX) {
+				print_error(EINVAL, NULL,
+					    "monitor: --rcvbuf wants bytes, 1..%d, not \"%s\"",
+					    MON_RCVBUF_MAX, optarg);
 				return BS_EXIT_ERROR;
 			}
 			break;
@@ -482,7 +496,7 @@ int cmd_monitor(int argc, char **argv)
 		bs_journal_close(&m.jr);
 		return BS_EXIT_ERROR;
 	}
-	ret = bs_nl_subscribe(&m.ntf, BOOTSHAKE_MCGRP_MONITOR, MON_RCVBUF);
+	ret = bs_nl_subscribe(&m.ntf, BOOTSHAKE_MCGRP_MONITOR, (int)rcvbuf);
 	if (ret) {
 		print_error(ret, NULL,
 			    "monitor: cannot join multicast group \"%s\": %s",

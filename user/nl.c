@@ -331,6 +331,21 @@ static int valid_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/*
+ * A dump message or its end flagged NLM_F_DUMP_INTR (the kernel's list
+ * changed between parts): note it and go on.  Without this callback libnl
+ * fails the whole receive with NLE_DUMP_INTR, and callers could not
+ * decide to take the dump again.
+ */
+static int dump_intr_cb(struct nl_msg *msg, void *arg)
+{
+	struct req_ctx *ctx = arg;
+
+	(void)msg;
+	ctx->nl->dump_intr = true;
+	return NL_OK;
+}
+
 /* NLMSG_DONE: carries the dump's final error code and maybe extack. */
 static int finish_cb(struct nl_msg *msg, void *arg)
 {
@@ -406,6 +421,7 @@ int bs_nl_request(struct bs_nl *nl, struct nl_msg *msg,
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &ctx);
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, &ctx);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &ctx);
+	nl_cb_set(cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, dump_intr_cb, &ctx);
 	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, &ctx);
 
 	/* nl_send_auto() adds NLM_F_REQUEST and, by default, NLM_F_ACK */

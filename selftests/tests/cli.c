@@ -226,8 +226,11 @@ static const char *jerr(const struct run *r, const char *key)
 
 /* --- the fixture: a monitor, maybe a device, policies put back ---------- */
 
+#define NMORE		5	/* more devices, on dummy_udc.1..5 */
+
 FIXTURE(cli) {
 	struct bsk_emu emu;
+	struct bsk_emu more[NMORE];
 	struct bsk_mon mon;
 	int kmsg;
 	json_object *policies;	/* as they were, to put back */
@@ -237,8 +240,11 @@ FIXTURE(cli) {
 FIXTURE_SETUP(cli)
 {
 	struct run r;
+	size_t i;
 
 	self->emu.pid = -1;
+	for (i = 0; i < NMORE; i++)
+		self->more[i].pid = -1;
 	self->kmsg = bsk_kmsg_mark();
 	ASSERT_EQ(0, bsk_mon_start(&self->mon));
 	ASSERT_EQ(0, run(&r, "-j", "policy", NULL)) {
@@ -252,11 +258,14 @@ FIXTURE_TEARDOWN(cli)
 	struct run now;
 	size_t i;
 
-	if (self->emu.pid > 0) {
+	for (i = 0; i <= NMORE; i++) {
+		struct bsk_emu *e = i ? &self->more[i - 1] : &self->emu;
 		char path[32];
 
-		snprintf(path, sizeof(path), "%s", self->emu.path);
-		bsk_emu_stop(&self->emu);
+		if (e->pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "%s", e->path);
+		bsk_emu_stop(e);
 		json_object_put(bsk_mon_wait(&self->mon, path, "remove", NULL,
 					     5000 * bsk_scale()));
 	}
@@ -561,6 +570,15 @@ TEST_F_TIMEOUT(cli, arm_with_count, 120)
 
 	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-preloader", "watch", NULL));
 	run_free(&r);
+	/* text mode: the kind's policy afterwards, armed */
+	ASSERT_EQ(0, run(&r, "arm", "mtk-preloader", "--count", "3",
+			 "--timeout", "30", NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_NE(NULL, strstr(r.out, "3 devices")) {
+		TH_LOG("%s", r.out);
+	}
+	EXPECT_STREQ("", r.err);
 	ASSERT_EQ(0, run(&r, "-j", "arm", "mtk-preloader", "--count", "2",
 			 "--timeout", "30", NULL)) {
 		TH_LOG("%s", r.err);
@@ -1190,6 +1208,7 @@ struct bad {
 	const char *name;
 	unsigned char cmd;
 	unsigned short flags;
+	unsigned short reserved;	/* genlmsghdr.reserved */
 	struct {
 		unsigned short type;
 		unsigned short len;	/* 0: end of list */
@@ -1320,6 +1339,100 @@ static const struct bad bads[] = {
 		.bad_type = BOOTSHAKE_A_DEV_ID, .miss_type = -1,
 	},
 	{
+		.name = "device get without a device id",
+		.cmd = BOOTSHAKE_CMD_DEV_GET,
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = BOOTSHAKE_A_DEV_ID,
+	},
+	{
+		.name = "release without a device id",
+		.cmd = BOOTSHAKE_CMD_RELEASE,
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = BOOTSHAKE_A_DEV_ID,
+	},
+	{
+		.name = "policy get without a kind",
+		.cmd = BOOTSHAKE_CMD_POLICY_GET,
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = BOOTSHAKE_A_POLICY_KIND,
+	},
+	{
+		.name = "policy set mode sent as u8 (wrong type/length)",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { KIND_BROM, A(BOOTSHAKE_A_POLICY_MODE, 1, 1) },
+		.errs = { EINVAL, ERANGE },
+		.bad_type = BOOTSHAKE_A_POLICY_MODE, .miss_type = -1,
+	},
+	{
+		.name = "policy set sync deadline as u64 (oversize)",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { KIND_BROM,
+			   A(BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS, 8, 3000) },
+		.errs = { EINVAL, ERANGE },
+		.bad_type = BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS, .miss_type = -1,
+	},
+	{
+		.name = "policy set sync deadline 600001 ms (above 10 min)",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { KIND_BROM,
+			   A(BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS, 4, 600001) },
+		.errs = { ERANGE, EINVAL },
+		.bad_type = BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS, .miss_type = -1,
+	},
+	{
+		.name = "unknown attribute in a policy set",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { KIND_BROM, A(BOOTSHAKE_A_POLICY_MAX + 3, 4, 1) },
+		.errs = { EINVAL, EOPNOTSUPP },
+		.bad_type = BOOTSHAKE_A_POLICY_MAX + 3, .miss_type = -1,
+	},
+	{
+		.name = "policy set with nothing to set",
+		.cmd = BOOTSHAKE_CMD_POLICY_SET,
+		.attrs = { KIND_BROM },
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = -1,
+	},
+	{
+		.name = "release with an unknown attribute",
+		.cmd = BOOTSHAKE_CMD_RELEASE,
+		.attrs = { A(BOOTSHAKE_A_DEV_ID, 4, 999999),
+			   A(BOOTSHAKE_A_DEV_ID + 1, 4, 1) },
+		.errs = { EINVAL, EOPNOTSUPP },
+		.bad_type = BOOTSHAKE_A_DEV_ID + 1, .miss_type = -1,
+	},
+	{
+		.name = "info get with an attribute (it takes none)",
+		.cmd = BOOTSHAKE_CMD_INFO_GET,
+		.attrs = { A(BOOTSHAKE_A_INFO_VERSION, 4, 1) },
+		.errs = { EINVAL },
+		.bad_type = BOOTSHAKE_A_INFO_VERSION, .miss_type = -1,
+	},
+	{
+		.name = "reserved nlmsg_flags bit (NLM_F_REPLACE)",
+		.cmd = BOOTSHAKE_CMD_POLICY_GET,
+		.flags = NLM_F_REPLACE,
+		.attrs = { KIND_BROM },
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = -1,
+	},
+	{
+		.name = "genlmsghdr.reserved not 0",
+		.cmd = BOOTSHAKE_CMD_ARM,
+		.reserved = 0x5a,
+		.attrs = { KIND_BROM },
+		.errs = { EINVAL },
+		.bad_type = -1, .miss_type = -1,
+	},
+	{
+		.name = "transcript dump with the device id as u16",
+		.cmd = BOOTSHAKE_CMD_TRANSCRIPT_GET,
+		.flags = NLM_F_DUMP,
+		.attrs = { A(BOOTSHAKE_A_TR_DEV_ID, 2, 1) },
+		.errs = { EINVAL, ERANGE },
+		.bad_type = BOOTSHAKE_A_TR_DEV_ID, .miss_type = -1,
+	},
+	{
 		.name = "transcript dump without a device id",
 		.cmd = BOOTSHAKE_CMD_TRANSCRIPT_GET,
 		.flags = NLM_F_DUMP,
@@ -1347,6 +1460,7 @@ TEST_F(raw, malformed_requests)
 		struct req q;
 
 		req_init(&q, self->nl.family, b->cmd, b->flags);
+		q.g.reserved = b->reserved;
 		for (j = 0; j < ARRAY_SIZE(b->attrs) && b->attrs[j].len; j++) {
 			unsigned char v[16] = { 0 };
 
@@ -1380,6 +1494,779 @@ TEST_F(raw, malformed_requests)
 		TH_LOG("%-50s -> %s: %s%s", b->name,
 		       a.err ? strerror(-a.err) : "ok", a.msg,
 		       a.miss_type >= 0 ? " [missing attribute]" : "");
+	}
+}
+
+/* --- an event flood that overflows the monitor's socket ------------------ */
+
+/** struct bg - a helper left running: its output as it comes */
+struct bg {
+	pid_t pid;
+	int ofd, efd;
+	size_t olen, elen;
+	char out[1 << 18];
+	char err[8192];
+};
+
+static int bg_start(struct bg *b, char **argv)
+{
+	memset(b, 0, sizeof(*b));
+	b->pid = spawn(argv, 0, NULL, &b->ofd, &b->efd);
+	return b->pid > 0 ? 0 : -1;
+}
+
+/* Read what there is within @timeout_ms (0: only what is there now). */
+static bool bg_read(struct bg *b, int timeout_ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = b->ofd, .events = POLLIN },
+		{ .fd = b->efd, .events = POLLIN },
+	};
+	bool got = false;
+	ssize_t n;
+
+	if (poll(p, 2, timeout_ms) <= 0)
+		return false;
+	if (p[0].revents && b->ofd >= 0) {
+		n = read(b->ofd, b->out + b->olen, sizeof(b->out) - 1 - b->olen);
+		if (n > 0) {
+			b->olen += n;
+			got = true;
+		} else {
+			close(b->ofd);
+			b->ofd = -1;
+		}
+	}
+	if (p[1].revents && b->efd >= 0) {
+		n = read(b->efd, b->err + b->elen, sizeof(b->err) - 1 - b->elen);
+		if (n > 0) {
+			b->elen += n;
+			got = true;
+		} else {
+			close(b->efd);
+			b->efd = -1;
+		}
+	}
+	b->out[b->olen] = 0;
+	b->err[b->elen] = 0;
+	return got;
+}
+
+/* Offset of @what in stdout at or after @from, reading up to @timeout_ms. */
+static long bg_wait(struct bg *b, size_t from, const char *what,
+		    int timeout_ms)
+{
+	long long deadline = bsk_now_ms() + timeout_ms;
+
+	for (;;) {
+		char *hit = strstr(b->out + from, what);
+		long long left = deadline - bsk_now_ms();
+
+		if (hit)
+			return hit - b->out;
+		if (left <= 0 || b->ofd < 0)
+			return -1;
+		bg_read(b, left);
+	}
+}
+
+/* SIGSTOP, and wait until it really is stopped; then take its output. */
+static int bg_stop(struct bg *b)
+{
+	int st;
+
+	if (kill(b->pid, SIGSTOP) || waitpid(b->pid, &st, WUNTRACED) != b->pid ||
+	    !WIFSTOPPED(st))
+		return -1;
+	while (bg_read(b, 0))
+		;
+	return 0;
+}
+
+/* SIGTERM, all its output, its exit status. */
+static int bg_end(struct bg *b)
+{
+	long long deadline = bsk_now_ms() + 10000LL * bsk_scale();
+
+	kill(b->pid, SIGCONT);
+	kill(b->pid, SIGTERM);
+	while ((b->ofd >= 0 || b->efd >= 0) && bsk_now_ms() < deadline)
+		bg_read(b, deadline - bsk_now_ms());
+	if (b->ofd >= 0)
+		close(b->ofd);
+	if (b->efd >= 0)
+		close(b->efd);
+	b->ofd = b->efd = -1;
+	return reap(b->pid, 5000 * bsk_scale());
+}
+
+/** struct pic - the devices a monitor's user believes are there */
+struct pic {
+	int n;
+	struct {
+		long long id;
+		char state[24];
+	} d[16];
+	int resyncs;
+};
+
+/*
+ * Replay "bootshake -j monitor" output as a script would: add, change and
+ * exists set a device, remove drops it, resync starts the list over.
+ */
+static void pic_replay(struct pic *p, char *out)
+{
+	char *save = NULL, *line;
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_object *o = json_tokener_parse(line);
+		const char *ev = bsk_json_str(o, "event") ?: "";
+		long long id = bsk_json_int(o, "id", -1);
+
+		if (!strcmp(ev, "resync")) {
+			p->n = 0;
+			p->resyncs++;
+		}
+		for (i = 0; i < p->n && p->d[i].id != id; i++)
+			;
+		if (!strcmp(ev, "remove") && i < p->n) {
+			p->d[i] = p->d[--p->n];
+		} else if ((!strcmp(ev, "add") || !strcmp(ev, "change") ||
+			    !strcmp(ev, "exists")) && id > 0 &&
+			   i < (int)ARRAY_SIZE(p->d)) {
+			if (i == p->n)
+				p->n++;
+			p->d[i].id = id;
+			snprintf(p->d[i].state, sizeof(p->d[i].state), "%s",
+				 bsk_json_str(o, "state") ?: "?");
+		}
+		json_object_put(o);
+	}
+}
+
+static const char *pic_state(const struct pic *p, long long id)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->d[i].id == id)
+			return p->d[i].state;
+	return NULL;
+}
+
+/* The text-mode "exists" line of device @id after offset @from, or NULL. */
+static char *text_exists(char *out, long from, long long id, char *buf,
+			 size_t len)
+{
+	char want[48];
+	char *p;
+
+	snprintf(want, sizeof(want), " exists id=%lld ", id);
+	p = strstr(out + from, want);
+	if (!p)
+		return NULL;
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+	return buf;
+}
+
+/*
+ * Two monitors (JSON and text) with the smallest receive buffer are
+ * stopped while the devices change under them: A, seen ready, is released;
+ * B is plugged; C is plugged and unplugged.  Far more events than the
+ * buffer holds, so the kernel drops some (ENOBUFS).  Continued, each says
+ * so ("resync" and a warning), re-reads the list, and what a user or a
+ * script following it believes at the end is what is there: A released,
+ * B ready, no C.
+ */
+TEST_F_TIMEOUT(cli, monitor_overflow_resyncs, 300)
+{
+	char *jargv[] = { (char *)helper(), "-j", "monitor", "--dump",
+			  "--rcvbuf", "1", NULL };
+	char *targv[] = { (char *)helper(), "monitor", "--dump",
+			  "--rcvbuf", "1", NULL };
+	static struct bg jm, tm;
+	long long id_a, id_b, id_c;
+	char path_c[32], line[1024];
+	long jmark, tmark, at;
+	json_object *ev, *list;
+	struct pic pic;
+	struct run r;
+	size_t i;
+
+	ASSERT_EQ(0, bg_start(&jm, jargv));
+	ASSERT_EQ(0, bg_start(&tm, targv));
+	ASSERT_LE(0, bg_wait(&jm, 0, "\"dump-done\"", 10000 * bsk_scale()));
+	ASSERT_LE(0, bg_wait(&tm, 0, " dump-done ", 10000 * bsk_scale()));
+
+	ev = plug_ready(_metadata, self);
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+	id_a = atoll(self->id);
+
+	ASSERT_EQ(0, bg_stop(&jm));
+	ASSERT_EQ(0, bg_stop(&tm));
+	jmark = jm.olen;
+	tmark = tm.olen;
+
+	/* under the stopped monitors (and release in text mode) */
+	ASSERT_EQ(0, run(&r, "release", self->id, NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_EQ(0, strncmp(r.out, "release: device ", 16)) {
+		TH_LOG("%s", r.out);
+	}
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "released",
+			  3000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+	ASSERT_EQ(0, bsk_emu_start(&self->more[0], "mtk-brom", "dummy_udc.1",
+				   NULL));
+	ev = bsk_mon_wait(&self->mon, self->more[0].path, NULL, "ready",
+			  5000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	id_b = bsk_json_int(ev, "id", -1);
+	json_object_put(ev);
+	ASSERT_EQ(0, bsk_emu_start(&self->more[1], "mtk-brom", "dummy_udc.2",
+				   NULL));
+	ev = bsk_mon_wait(&self->mon, self->more[1].path, NULL, "ready",
+			  5000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	id_c = bsk_json_int(ev, "id", -1);
+	json_object_put(ev);
+	snprintf(path_c, sizeof(path_c), "%s", self->more[1].path);
+	bsk_emu_stop(&self->more[1]);
+	ev = bsk_mon_wait(&self->mon, path_c, "remove", NULL,
+			  5000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+
+	/* continued: each notices the loss and re-reads the list */
+	ASSERT_EQ(0, kill(jm.pid, SIGCONT));
+	ASSERT_EQ(0, kill(tm.pid, SIGCONT));
+	at = bg_wait(&jm, jmark, "\"event\":\"resync\"", 10000 * bsk_scale());
+	ASSERT_LE(0, at) {
+		TH_LOG("no resync after the flood: %s%s", jm.out + jmark,
+		       jm.err);
+	}
+	ASSERT_LE(0, bg_wait(&jm, at, "\"dump-done\"", 10000 * bsk_scale()));
+	at = bg_wait(&tm, tmark, " resync ", 10000 * bsk_scale());
+	ASSERT_LE(0, at) {
+		TH_LOG("no resync line: %s%s", tm.out + tmark, tm.err);
+	}
+	ASSERT_LE(0, bg_wait(&tm, at, " dump-done ", 10000 * bsk_scale()));
+
+	/* the list it ends with is the real one */
+	ASSERT_EQ(0, run(&r, "-j", "list", NULL));
+	list = r.json;
+	r.json = NULL;
+	EXPECT_EQ(0, bg_end(&jm));
+	EXPECT_EQ(0, bg_end(&tm));
+	EXPECT_NE(NULL, strstr(jm.err, "kernel dropped events (ENOBUFS")) {
+		TH_LOG("stderr: %s", jm.err);
+	}
+	EXPECT_NE(NULL, strstr(tm.err, "kernel dropped events (ENOBUFS"));
+
+	pic_replay(&pic, jm.out);
+	TH_LOG("json monitor: %d resync(s); believes %d device(s)",
+	       pic.resyncs, pic.n);
+	EXPECT_LE(1, pic.resyncs);
+	EXPECT_STREQ("released", pic_state(&pic, id_a) ?: "(absent)");
+	EXPECT_STREQ("ready", pic_state(&pic, id_b) ?: "(absent)");
+	EXPECT_EQ(NULL, pic_state(&pic, id_c));
+	EXPECT_EQ(2, pic.n);
+	ASSERT_NE(NULL, list);
+	EXPECT_EQ(pic.n, (int)json_object_array_length(list));
+	for (i = 0; i < json_object_array_length(list); i++) {
+		json_object *d = json_object_array_get_idx(list, i);
+
+		EXPECT_STREQ(bsk_json_str(d, "state"),
+			     pic_state(&pic, bsk_json_int(d, "id", -1)) ?: "");
+	}
+	json_object_put(list);
+
+	/* text: after its last resync, A released, B ready, no C */
+	at = tmark;
+	while (strstr(tm.out + at + 1, " resync "))
+		at = strstr(tm.out + at + 1, " resync ") - tm.out;
+	EXPECT_NE(NULL, strstr(tm.out + at, "events were lost"));
+	ASSERT_NE(NULL, text_exists(tm.out, at, id_a, line, sizeof(line))) {
+		TH_LOG("text monitor: %s", tm.out + at);
+	}
+	EXPECT_NE(NULL, strstr(line, " released"));
+	ASSERT_NE(NULL, text_exists(tm.out, at, id_b, line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, " ready"));
+	EXPECT_EQ(NULL, text_exists(tm.out, at, id_c, line, sizeof(line)));
+}
+
+/* --- a device dump interrupted by unplugs -------------------------------- */
+
+/*
+ * Long DFU layout strings (94 characters, the module keeps 95): 8 alts of
+ * 6 regions make a message of about 3 KiB, most of a dump part.
+ */
+#define ALT_6	"alt=@Internal Flash, bank 1 and 2/0x08000000/" \
+		"04*016Kg,01*064Kg,07*128Kg,04*016Kg,01*064Kg,07*128Kg"
+#define DUMP_SEQ	77
+
+/** struct dump_part - what one recv() of a dump brought */
+struct dump_part {
+	int devs;		/* device messages */
+	long long ids[16];
+	int sizes[16];
+	int len;		/* bytes */
+	bool intr;		/* a message flagged NLM_F_DUMP_INTR */
+	bool done;
+	int err;		/* of NLMSG_DONE / NLMSG_ERROR */
+};
+
+static int dump_recv(int fd, struct dump_part *d)
+{
+	static char buf[4096];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct nlmsghdr *h;
+	int n;
+
+	memset(d, 0, sizeof(*d));
+	if (poll(&p, 1, 5000 * bsk_scale()) <= 0)
+		return -ETIMEDOUT;
+	/* a 4 KiB buffer: the kernel then builds parts of 4 KiB at most */
+	n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
+	if (n < 0)
+		return -errno;
+	if (n > (int)sizeof(buf))
+		return -EMSGSIZE;
+	d->len = n;
+	for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		struct nlattr *a;
+		int alen;
+
+		if (h->nlmsg_seq != DUMP_SEQ)
+			continue;
+		if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+			d->intr = true;
+		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+			d->done = true;
+			d->err = *(int *)NLMSG_DATA(h);
+			continue;
+		}
+		if (d->devs == ARRAY_SIZE(d->ids))
+			return -E2BIG;
+		d->sizes[d->devs] = h->nlmsg_len;
+		d->ids[d->devs] = -1;
+		a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN);
+		alen = h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+		while (alen >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
+		       a->nla_len <= alen) {
+			if ((a->nla_type & NLA_TYPE_MASK) == BOOTSHAKE_A_DEV_ID)
+				d->ids[d->devs] = *(unsigned int *)(a + 1);
+			alen -= NLA_ALIGN(a->nla_len);
+			a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len));
+		}
+		d->devs++;
+	}
+	return 0;
+}
+
+/* A fresh socket (no earlier read has grown its parts) with a dump sent. */
+static int dump_start(unsigned short family)
+{
+	struct req q;
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (fd < 0)
+		return -1;
+	req_init(&q, family, BOOTSHAKE_CMD_DEV_GET, NLM_F_DUMP);
+	q.n.nlmsg_flags &= ~NLM_F_ACK;
+	q.n.nlmsg_seq = DUMP_SEQ;
+	if (send(fd, &q, q.n.nlmsg_len, 0) != (ssize_t)q.n.nlmsg_len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* UDCs of the guest (run-vm.sh --dummy-num; make check boots with 6) */
+static int udcs(void)
+{
+	const char *s = getenv("BSK_DUMMY_NUM");
+	int n = s ? atoi(s) : 4;
+
+	return n < 1 + NMORE ? n : 1 + NMORE;
+}
+
+/*
+ * BROMs and a DFU device whose message (8 long alts) is ten times theirs:
+ * on six UDCs the devices do not fit in one dump part (a part is about
+ * 3.7 KiB).  The first part is built when the request is sent, the next
+ * one when the first has been read: the devices unplugged in between
+ * vanish between the parts.  The dump still ends (no error, no crash),
+ * sends no device twice, in id order, none of the vanished ones, and says
+ * the registry changed under it (NLM_F_DUMP_INTR); the helper's list
+ * afterwards has exactly the devices that are left.
+ */
+TEST_F_TIMEOUT(cli, dump_interrupted_by_unplugs, 300)
+{
+	const char *const faults[] = {
+		ALT_6, ALT_6, ALT_6, ALT_6, ALT_6, ALT_6, ALT_6, ALT_6, NULL
+	};
+	int n = udcs(), ngot = 0, nparts = 0, first, i, j, fd;
+	long long ids[1 + NMORE], got[16];
+	char step[16], udc[32], paths[1 + NMORE][32];
+	struct bsk_emu *e[1 + NMORE];
+	struct raw nl = { .fd = -1 };
+	bool intr = false, done = false, sent;
+	struct dump_part d, p1;
+	struct run r;
+	json_object *ev;
+
+	ASSERT_LE(5, n) {
+		TH_LOG("needs 5 UDCs or more (run-vm.sh --dummy-num 6)");
+	}
+	/* a control transfer to the DFU emulator can outlast 100 ms (TCG) */
+	snprintf(step, sizeof(step), "%d", 100 * bsk_scale());
+	ASSERT_EQ(0, run(&r, "policy", "stm32-dfu", "auto", "--step-timeout",
+			 step, NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	/*
+	 * In id order: BROMs on dummy_udc.1 and .2, the DFU device on .0
+	 * (gadgetfs takes the first free UDC), BROMs on .3 and up.
+	 */
+	for (i = 0; i < n; i++) {
+		int u = i < 2 ? i + 1 : i == 2 ? 0 : i;
+		bool dfu = u == 0;
+
+		e[i] = u ? &self->more[u - 1] : &self->emu;
+		snprintf(udc, sizeof(udc), "dummy_udc.%d", u);
+		ASSERT_EQ(0, bsk_emu_start(e[i], dfu ? "stm32-dfu" : "mtk-brom",
+					   udc, dfu ? faults : NULL));
+		ev = bsk_mon_wait(&self->mon, e[i]->path, NULL, "ready,failed",
+				  8000 * bsk_scale());
+		ASSERT_NE(NULL, ev);
+		ASSERT_STREQ("ready", bsk_json_str(ev, "state"));
+		ids[i] = bsk_json_int(ev, "id", -1);
+		snprintf(paths[i], sizeof(paths[i]), "%s", e[i]->path);
+		json_object_put(ev);
+		if (i)
+			ASSERT_LT(ids[i - 1], ids[i]);
+	}
+
+	nl.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	ASSERT_LE(0, nl.fd);
+	ASSERT_EQ(0, raw_resolve(&nl));
+	close(nl.fd);
+
+	/* a quiet dump first: which devices the first part holds */
+	fd = dump_start(nl.family);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, dump_recv(fd, &p1));
+	for (i = 0; i < p1.devs; i++)
+		TH_LOG("part 1: device %lld, %d bytes", p1.ids[i], p1.sizes[i]);
+	close(fd);
+	ASSERT_FALSE(p1.done);
+	ASSERT_LT(p1.devs, n) {
+		TH_LOG("all devices fit in one part: nothing to interrupt");
+	}
+	ASSERT_LE(1, p1.devs);
+	first = p1.devs;
+
+	/* the dump; its first part is built already */
+	fd = dump_start(nl.family);
+	ASSERT_LE(0, fd);
+	for (i = first; i < n; i++) {
+		bsk_emu_stop(e[i]);
+		ev = bsk_mon_wait(&self->mon, paths[i], "remove", NULL,
+				  5000 * bsk_scale());
+		ASSERT_NE(NULL, ev);
+		json_object_put(ev);
+	}
+	while (!done) {
+		ASSERT_EQ(0, dump_recv(fd, &d));
+		nparts++;
+		TH_LOG("part %d: %d bytes, %d device(s)%s%s", nparts, d.len,
+		       d.devs, d.intr ? ", DUMP_INTR" : "",
+		       d.done ? ", done" : "");
+		ASSERT_LT(nparts, 10);
+		for (j = 0; j < d.devs && ngot < (int)ARRAY_SIZE(got); j++)
+			got[ngot++] = d.ids[j];
+		intr |= d.intr;
+		done = d.done;
+		EXPECT_EQ(0, d.err);
+	}
+	close(fd);
+
+	/* each device at most once, in id order; the vanished ones not at all */
+	EXPECT_EQ(first, ngot);
+	for (i = 1; i < ngot; i++)
+		EXPECT_LT(got[i - 1], got[i]);
+	for (i = 0; i < n; i++) {
+		sent = false;
+		for (j = 0; j < ngot; j++)
+			sent |= got[j] == ids[i];
+		EXPECT_EQ(i < first, sent) {
+			TH_LOG("device %lld (%s)", ids[i], paths[i]);
+		}
+	}
+	EXPECT_TRUE(intr);
+
+	/* what the helper lists now */
+	ASSERT_EQ(0, run(&r, "-j", "list", NULL));
+	EXPECT_EQ(first, (int)json_object_array_length(r.json));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(i < first, !!bsk_json_find_path(r.json, paths[i]));
+	run_free(&r);
+}
+
+/* --- diagnose on each cause, from a real handshake ---------------------- */
+
+/** struct cause - an emulated device whose handshake shows one cause */
+struct cause {
+	const char *code;		/* the finding diagnose must give */
+	const char *personality;
+	const char *faults[4];
+	const char *policy;		/* of the kind, or NULL */
+	const char *states;		/* where the device settles */
+	bool release;			/* then release it */
+};
+
+static const struct cause causes[] = {
+	/* a0 echoed unchanged: the BROM was already in its command loop */
+	{ "already-synced", "mtk-brom", { "already_synced" }, NULL,
+	  "ready,failed", false },
+	/*
+	 * a sync byte answered with byte + 1: the reply to 0a is lost, the
+	 * BROM waits for 50 and answers the next a0 with a1
+	 */
+	{ "stray-bytes", "mtk-brom", { "drop=2" }, NULL,
+	  "ready,failed", false },
+	/* READY banners: a generic driver set the line up */
+	{ "ready-banner", "mtk-brom", { "stale=524541445952454144590a" },
+	  NULL, "ready,failed", false },
+	/* no byte ever comes back */
+	{ "no-reply", "mtk-brom", { "silent" }, NULL, "ready,failed", false },
+	/* bytes that fit no rule before the first reply */
+	{ "noise", "mtk-brom", { "garbage=24" }, NULL, "ready,failed", false },
+	{ "watchdog-refused", "mtk-brom", { "wdt=refuse" }, NULL,
+	  "ready,failed", false },
+	{ "watchdog-timeout", "mtk-brom", { "wdt=hang" }, NULL,
+	  "ready,failed", false },
+	/* dfuERROR that CLRSTATUS never clears */
+	{ "dfu-error", "stm32-dfu", { "state=10", "status=14", "clr_never" },
+	  NULL, "ready,failed", false },
+	{ "watching", "mtk-brom", { NULL }, "watch", "watching", false },
+	{ "released", "mtk-brom", { NULL }, NULL, "ready", true },
+};
+
+/*
+ * Each cause diagnose names, produced by an emulated device and read from
+ * the module's own transcript and state: the finding's code, its cause and
+ * fix in words, in JSON and in text.
+ */
+TEST_F_TIMEOUT(cli, diagnose_each_cause, 600)
+{
+	char step[16], path[32], kind[32];
+	json_object *ev, *f;
+	struct run r;
+	size_t i, j;
+	bool found;
+
+	/*
+	 * Under TCG a reply can outlast the 100 ms step: a late "10 01" would
+	 * read as a watchdog timeout, not a refusal.  Scaled, as in the
+	 * scenario tests (the teardown puts the deadlines back).
+	 */
+	snprintf(step, sizeof(step), "%d", 100 * bsk_scale());
+	ASSERT_EQ(0, run(&r, "policy", "stm32-dfu", "auto", "--step-timeout",
+			 step, NULL));
+	ASSERT_EQ(0, run(&r, "policy", "mtk-brom", "auto", "--step-timeout",
+			 step, NULL));
+	for (i = 0; i < ARRAY_SIZE(causes); i++) {
+		const struct cause *c = &causes[i];
+
+		snprintf(kind, sizeof(kind), "%s", c->personality);
+		ASSERT_EQ(0, run(&r, "policy", kind, c->policy ?: "auto",
+				 NULL)) {
+			TH_LOG("%s", r.err);
+		}
+		ev = plug(_metadata, self, c->personality, c->faults,
+			  c->states, 10000 * bsk_scale());
+		ASSERT_NE(NULL, ev) {
+			TH_LOG("%s: the device did not settle", c->code);
+		}
+		TH_LOG("%-17s device %s ended %s", c->code, self->id,
+		       bsk_json_str(ev, "state"));
+		json_object_put(ev);
+		if (c->release) {
+			ASSERT_EQ(0, run(&r, "release", self->id, NULL));
+			ev = bsk_mon_wait(&self->mon, self->emu.path, NULL,
+					  "released", 3000 * bsk_scale());
+			ASSERT_NE(NULL, ev);
+			json_object_put(ev);
+		}
+
+		ASSERT_EQ(0, run(&r, "-j", "diagnose", self->id, NULL));
+		f = jget(r.json, "findings");
+		found = false;
+		for (j = 0; f && j < json_object_array_length(f); j++) {
+			json_object *x = json_object_array_get_idx(f, j);
+
+			if (strcmp(bsk_json_str(x, "code") ?: "", c->code))
+				continue;
+			found = true;
+			EXPECT_TRUE(jis(x, "severity", json_type_string));
+			EXPECT_NE(0, (int)strlen(bsk_json_str(x, "cause") ?: ""));
+			EXPECT_NE(0, (int)strlen(bsk_json_str(x, "fix") ?: ""));
+			EXPECT_NE(0, (int)strlen(bsk_json_str(x, "evidence") ?: ""));
+		}
+		EXPECT_TRUE(found) {
+			TH_LOG("%s: not among the findings: %s", c->code,
+			       r.out);
+		}
+		run_free(&r);
+		ASSERT_EQ(0, run(&r, "diagnose", self->emu.path, NULL));
+		EXPECT_NE(NULL, strstr(r.out, c->code)) {
+			TH_LOG("%s: text: %s", c->code, r.out);
+		}
+		EXPECT_NE(NULL, strstr(r.out, "cause: "));
+		EXPECT_NE(NULL, strstr(r.out, "fix: "));
+
+		snprintf(path, sizeof(path), "%s", self->emu.path);
+		bsk_emu_stop(&self->emu);
+		ev = bsk_mon_wait(&self->mon, path, "remove", NULL,
+				  5000 * bsk_scale());
+		ASSERT_NE(NULL, ev);
+		json_object_put(ev);
+	}
+}
+
+/* --- --help and the man page cover every command and option -------------- */
+
+/* Every "--option" in @text (once each) into @opts; returns how many. */
+static int long_opts(const char *text, char opts[][32], int max)
+{
+	const char *p = text;
+	int n = 0, i;
+
+	while ((p = strstr(p, "--")) && n < max) {
+		size_t len = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
+		bool dup = false;
+
+		if (len) {
+			snprintf(opts[n], sizeof(opts[n]), "%.*s",
+				 (int)len + 2, p);
+			for (i = 0; i < n; i++)
+				dup |= !strcmp(opts[i], opts[n]);
+			if (!dup)
+				n++;
+		}
+		p += 2 + len;
+	}
+	return n;
+}
+
+/* @s with each "-" as troff writes it, "\-". */
+static void troff(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 3 < len; s++) {
+		if (*s == '-')
+			buf[n++] = '\\';
+		buf[n++] = *s;
+	}
+	buf[n] = 0;
+}
+
+FIXTURE(docs) {
+	int unused;
+};
+
+FIXTURE_SETUP(docs)
+{
+	self->unused = 0;
+}
+
+FIXTURE_TEARDOWN(docs)
+{
+}
+
+/*
+ * Every command is in --help with a paragraph in bootshake(8); "help CMD"
+ * and "CMD --help" agree; every long option any help names is in the man
+ * page.
+ */
+TEST_F_TIMEOUT(docs, help_and_man_page_cover_every_command, 300)
+{
+	long long t0 = bsk_now_ms();
+	static const char * const cmds[] = {
+		"list", "show", "monitor", "policy", "arm", "retry",
+		"release", "transcript", "diagnose", "help",
+	};
+	static char man[1 << 17];
+	char file[512], want[80], opts[40][32];
+	struct run r, h;
+	size_t i;
+	int fd, n, k, len = 0;
+
+	snprintf(file, sizeof(file), "%s/Documentation/bootshake.8",
+		 bsk_repo());
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	while ((n = read(fd, man + len, sizeof(man) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	man[len] = 0;
+
+	ASSERT_EQ(0, run(&r, "--help", NULL));
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		snprintf(want, sizeof(want), "\n  %s", cmds[i]);
+		EXPECT_NE(NULL, strstr(r.out, want)) {
+			TH_LOG("--help lacks %s", cmds[i]);
+		}
+		/* a tagged paragraph of its own in COMMANDS */
+		snprintf(want, sizeof(want), ".TP\n.B %s\n", cmds[i]);
+		if (!strstr(man, want))
+			snprintf(want, sizeof(want), ".TP\n.BI %s ", cmds[i]);
+		if (!strstr(man, want))
+			snprintf(want, sizeof(want), ".TP\n.BR %s ", cmds[i]);
+		if (!strstr(man, want))
+			snprintf(want, sizeof(want), "\\fB%s\\fR", cmds[i]);
+		EXPECT_NE(NULL, strstr(man, want)) {
+			TH_LOG("bootshake.8 has no paragraph for %s", cmds[i]);
+		}
+
+		/* its own help, both ways, and every option of it in the man */
+		ASSERT_EQ(0, run(&h, "help", cmds[i], NULL));
+		EXPECT_NE(0, (int)strlen(h.out));
+		if (strcmp(cmds[i], "help")) {
+			char again[sizeof(h.out)];
+
+			snprintf(again, sizeof(again), "%s", h.out);
+			EXPECT_EQ(0, run(&h, cmds[i], "--help", NULL));
+			EXPECT_STREQ(again, h.out);
+		}
+		n = long_opts(h.out, opts, ARRAY_SIZE(opts));
+		for (k = 0; k < n; k++) {
+			troff(opts[k], want, sizeof(want));
+			EXPECT_NE(NULL, strstr(man, want)) {
+				TH_LOG("bootshake.8 lacks %s %s", cmds[i],
+				       opts[k]);
+			}
+		}
+	}
+	TH_LOG("%zu commands checked in %lld ms", ARRAY_SIZE(cmds),
+	       bsk_now_ms() - t0);
+	/* and the global options */
+	n = long_opts(r.out, opts, ARRAY_SIZE(opts));
+	for (k = 0; k < n; k++) {
+		troff(opts[k], want, sizeof(want));
+		EXPECT_NE(NULL, strstr(man, want)) {
+			TH_LOG("bootshake.8 lacks %s", opts[k]);
+		}
 	}
 }
 
