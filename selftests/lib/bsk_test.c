@@ -748,6 +748,27 @@ int bsk_emu_log_count(const char *log, const char *needle)
 	return n;
 }
 
+int bsk_emu_log_events(const char *log, const char *event)
+{
+	size_t len = strlen(event);
+	char line[8192];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(log, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, "0123456789");
+
+		if (p > line && *p == ' ' && !strncmp(p + 1, event, len) &&
+		    (p[1 + len] == ' ' || p[1 + len] == '\n' || !p[1 + len]))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 void bsk_emu_log_print(const char *log)
 {
 	char line[8192];

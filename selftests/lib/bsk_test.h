@@ -111,6 +111,12 @@ int bsk_emu_start_ex(struct bsk_emu *emu, const char *personality,
 		     const char *const *extra, bool wait_ready);
 /* Lines of a bsk-emu --log file that contain @needle (-1: no file). */
 int bsk_emu_log_count(const char *log, const char *needle);
+/*
+ * Lines of a bsk-emu --log file whose event (the word after the time
+ * stamp) is @event, e.g. "rx" counts the bytes the device received but
+ * not an "error rx -11" line (-1: no file).
+ */
+int bsk_emu_log_events(const char *log, const char *event);
 /* Print a bsk-emu log as "# emu: ..." lines (for failure reports). */
 void bsk_emu_log_print(const char *log);
 

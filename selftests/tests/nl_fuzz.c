@@ -21,7 +21,14 @@
  * - a message that the family's policies must reject (unknown command,
  *   attribute out of range, wrong length, unknown attribute, trailing
  *   bytes, reserved bits, doit on a dump-only command ...) is never
- *   accepted; an admin command from nobody gets -EPERM and nothing else.
+ *   accepted; an admin command from nobody gets -EPERM and nothing else
+ *   in a form (do or dump) the family implements for it.  In a form it
+ *   does not implement (NLM_F_DUMP on a doit-only admin command) the
+ *   answer depends on the kernel: before 6.2 genetlink checks
+ *   GENL_ADMIN_PERM first (-EPERM), from 6.2 it looks the command up in
+ *   the request's form first (-EOPNOTSUPP).  The forms and admin flags
+ *   the oracle assumes are checked against what the family advertises
+ *   (CTRL_ATTR_OPS) before fuzzing.
  * After each run the module still answers INFO_GET, DEV_GET and
  * POLICY_GET, the policies are restored (fuzzing as root may change
  * them), and no splat was logged.
@@ -43,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,6 +109,30 @@ static const struct cmd_info cmds[BOOTSHAKE_CMD_MAX + 1] = {
 static bool cmd_known(unsigned int cmd)
 {
 	return cmd <= BOOTSHAKE_CMD_MAX && (cmds[cmd].doit || cmds[cmd].dumpit);
+}
+
+/*
+ * Does genetlink look a command up in the request's form (do or dump)
+ * before it checks GENL_ADMIN_PERM?  From Linux 6.2 it does:
+ * genl_family_rcv_msg() finds the op with genl_get_cmd_split(), which
+ * fails with -EOPNOTSUPP for a form the op lacks, and checks the
+ * permission after that (the split-ops rework, "genetlink: introduce
+ * split op representation").  Up to 6.1 it checks the permission on the
+ * command first and the form only in genl_family_rcv_msg_dumpit() /
+ * _doit() (net/netlink/genetlink.c of linux-source-6.1).
+ */
+static bool genl_form_first(void)
+{
+	static int cached = -1;
+	unsigned int major = 0, minor = 0;
+	struct utsname u;
+
+	if (cached < 0) {
+		if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+			major = 0;
+		cached = major > 6 || (major == 6 && minor >= 2);
+	}
+	return cached;
 }
 
 /* Attributes each command has a policy entry for: [cmd] = bitmask. */
@@ -173,7 +205,8 @@ struct msg {
 	uint8_t cmd;
 	bool need_answer;	/* must see NLMSG_ERROR / NLMSG_DONE */
 	bool must_fail;		/* the family must reject it */
-	bool must_eperm;	/* nobody + admin command + clean header */
+	int must_errno;		/* nobody + admin command + clean header:
+				 * exactly this error (-EPERM, -EOPNOTSUPP) */
 	bool ours;		/* addressed to the bootshake family */
 	bool answered;
 	bool accepted;		/* ack 0, DONE 0 or a reply */
@@ -192,10 +225,11 @@ struct stats {
 	long send_errors;	/* sendmsg itself refused (EMSGSIZE ...) */
 	long dumps_cut;		/* dumps interrupted by close */
 	long eperm;		/* admin commands refused to nobody */
+	long eopnotsupp;	/* ... in a form the family lacks (>= 6.2) */
 	/* failures */
 	long unanswered;
 	long accepted_bad;
-	long wrong_eperm;
+	long wrong_errno;	/* admin command from nobody: other error */
 	long bad_replies;
 	long hangs;
 	long setup;
@@ -638,7 +672,9 @@ static size_t make_msg(struct fuzzer *f, char *out, size_t room, struct msg *m,
 		return len;
 	}
 	if (clean_hdr && !f->root && cmds[cmd].admin) {
-		m->must_eperm = true;
+		bool has_form = dump ? cmds[cmd].dumpit : cmds[cmd].doit;
+
+		m->must_errno = has_form || !genl_form_first() ? -EPERM : -EOPNOTSUPP;
 		m->must_fail = true;
 		return len;
 	}
@@ -811,13 +847,15 @@ static void judge(struct fuzzer *f)
 			     m->seq, m->what, m->error);
 			f->st.accepted_bad++;
 		}
-		if (m->must_eperm && m->answered) {
-			if (m->error != -EPERM) {
-				FAIL(f, "admin command from nobody got %d, not -EPERM (%s)",
-				     m->error, m->what);
-				f->st.wrong_eperm++;
-			} else {
+		if (m->must_errno && m->answered) {
+			if (m->error != m->must_errno) {
+				FAIL(f, "admin command from nobody got %d, not %d (%s)",
+				     m->error, m->must_errno, m->what);
+				f->st.wrong_errno++;
+			} else if (m->error == -EPERM) {
 				f->st.eperm++;
+			} else {
+				f->st.eopnotsupp++;
 			}
 		}
 	}
@@ -992,21 +1030,77 @@ static int policy_kind_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-/* Pick message types that no family has (nlctrl dump of all families). */
+struct family_scan {
+	struct fuzzer *f;
+	uint8_t *used;		/* bitmap of the family ids in use */
+	uint32_t seen;		/* bitmap of our commands the family lists */
+};
+
+/*
+ * Is what the oracle assumes of command @cmd (forms, admin) what the
+ * family advertises in CTRL_ATTR_OPS?  The op flags are the kernel's
+ * view: GENL_CMD_CAP_DO / _DUMP for the forms it implements.
+ */
+static void check_op(struct family_scan *fs, const struct nlattr *op)
+{
+	const void *a = bsk_nla_data(op);
+	size_t al = op->nla_len - NLA_HDRLEN;
+	uint32_t cmd = bsk_nla_get_u32(bsk_nla_find(a, al, CTRL_ATTR_OP_ID), 0);
+	uint32_t fl = bsk_nla_get_u32(bsk_nla_find(a, al, CTRL_ATTR_OP_FLAGS), 0);
+	struct fuzzer *f = fs->f;
+
+	if (!cmd_known(cmd)) {
+		FAIL(f, "the family has command %u, the fuzzer does not know it", cmd);
+		f->st.setup++;
+		return;
+	}
+	fs->seen |= 1u << cmd;
+	if (!!(fl & GENL_CMD_CAP_DO) != cmds[cmd].doit ||
+	    !!(fl & GENL_CMD_CAP_DUMP) != cmds[cmd].dumpit ||
+	    !!(fl & GENL_ADMIN_PERM) != cmds[cmd].admin) {
+		FAIL(f, "command %u: op flags %#x, the fuzzer assumes do %d dump %d admin %d",
+		     cmd, fl, cmds[cmd].doit, cmds[cmd].dumpit, cmds[cmd].admin);
+		f->st.setup++;
+	}
+}
+
+/*
+ * nlctrl dump of all families: pick message types that no family has,
+ * and check our family's ops against cmds[].
+ */
 static int family_types_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	uint8_t *used = arg;
-	size_t al;
+	struct family_scan *fs = arg;
+	size_t al, left;
 	const void *a = bsk_genl_attrs(nlh, &al);
 	uint16_t id = bsk_nla_get_u16(bsk_nla_find(a, al, CTRL_ATTR_FAMILY_ID), 0);
+	const struct nlattr *ops, *op;
 
-	used[id / 8] |= 1 << (id % 8);
+	fs->used[id / 8] |= 1 << (id % 8);
+	if (id != fs->f->family)
+		return 0;
+	ops = bsk_nla_find(a, al, CTRL_ATTR_OPS);
+	if (!ops)
+		return 0;
+	op = bsk_nla_data(ops);
+	left = ops->nla_len - NLA_HDRLEN;
+	while (left >= NLA_HDRLEN && op->nla_len >= NLA_HDRLEN &&
+	       op->nla_len <= left) {
+		size_t step = NLA_ALIGN(op->nla_len);
+
+		check_op(fs, op);
+		if (step >= left)
+			break;
+		left -= step;
+		op = (const struct nlattr *)((const char *)op + step);
+	}
 	return 0;
 }
 
 static void fuzzer_init(struct fuzzer *f, uint64_t seed, bool root)
 {
 	static uint8_t used[65536 / 8];
+	struct family_scan fs = { .f = f, .used = used };
 	struct bsk_genl ctl;
 	int n = 0;
 
@@ -1034,8 +1128,14 @@ static void fuzzer_init(struct fuzzer *f, uint64_t seed, bool root)
 	ctl = f->g;
 	ctl.family = GENL_ID_CTRL;
 	bsk_genl_request(&ctl, CTRL_CMD_GETFAMILY, NLM_F_DUMP, NULL, 0,
-			 family_types_cb, used, f->timeout_ms);
+			 family_types_cb, &fs, f->timeout_ms);
 	f->g.seq = ctl.seq;
+	for (unsigned int c = 0; c <= BOOTSHAKE_CMD_MAX; c++) {
+		if (cmd_known(c) && !(fs.seen & (1u << c))) {
+			FAIL(f, "the family does not list command %u", c);
+			f->st.setup++;
+		}
+	}
 	for (uint32_t t = NLMSG_MIN_TYPE; t < 65535 && n < 8; t += 97)
 		if (!(used[t / 8] & (1 << (t % 8))))
 			f->bogus_types[n++] = t;
@@ -1068,10 +1168,10 @@ static void fuzzer_run(struct fuzzer *f, long messages)
 static void print_stats(const char *who, const struct stats *s, uint64_t seed)
 {
 	fprintf(stderr,
-		"# %s: %ld messages (seed %" PRIu64 "): %ld had to be answered; %ld acks, %ld errors (%ld EPERM), %ld replies, %ld dumps done, %ld dropped by design, %ld refused by sendmsg, %ld dumps cut; failures: %ld unanswered, %ld wrongly accepted, %ld wrong EPERM, %ld bad replies, %ld hangs\n",
+		"# %s: %ld messages (seed %" PRIu64 "): %ld had to be answered; %ld acks, %ld errors (%ld EPERM, %ld EOPNOTSUPP to nobody), %ld replies, %ld dumps done, %ld dropped by design, %ld refused by sendmsg, %ld dumps cut; failures: %ld unanswered, %ld wrongly accepted, %ld wrong errno to nobody, %ld bad replies, %ld hangs\n",
 		who, s->messages, seed, s->required, s->acks, s->errors,
-		s->eperm, s->replies, s->dones, s->silent, s->send_errors,
-		s->dumps_cut, s->unanswered, s->accepted_bad, s->wrong_eperm,
+		s->eperm, s->eopnotsupp, s->replies, s->dones, s->silent, s->send_errors,
+		s->dumps_cut, s->unanswered, s->accepted_bad, s->wrong_errno,
 		s->bad_replies, s->hangs);
 }
 
@@ -1213,7 +1313,7 @@ static void expect_clean(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, s->setup);
 	EXPECT_EQ(0, s->unanswered);
 	EXPECT_EQ(0, s->accepted_bad);
-	EXPECT_EQ(0, s->wrong_eperm);
+	EXPECT_EQ(0, s->wrong_errno);
 	EXPECT_EQ(0, s->bad_replies);
 	EXPECT_EQ(0, s->hangs);
 	EXPECT_EQ(0, s->failed) {

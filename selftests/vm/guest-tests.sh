@@ -59,6 +59,7 @@ for prog in "$@"; do
 	fi
 
 	before=$(klog | wc -l)
+	t0=$SECONDS
 	# (In a subshell with stderr closed: bash's "Segmentation fault" job
 	# notice would otherwise break the TAP stream; we report it ourselves.)
 	(
@@ -67,6 +68,7 @@ for prog in "$@"; do
 		exit "${PIPESTATUS[0]}"
 	) 2>/dev/null
 	rc=$?
+	echo "# $name took $((SECONDS - t0)) s"
 	if [ "$rc" -gt 128 ] && [ "$rc" -ne 137 ]; then
 		echo "# $name: killed by signal $((rc - 128)) ($(kill -l "$((rc - 128))" 2>/dev/null || echo '?'))"
 	fi
