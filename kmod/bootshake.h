@@ -283,5 +283,7 @@ extern const struct bsk_kind bsk_mtk_preloader_kind;
 /* kmod/stm32_dfu.c, kmod/stm32_usart.c */
 extern const struct bsk_kind bsk_stm32_dfu_kind;
 extern const struct bsk_kind bsk_stm32_usart_kind;
+int bsk_stm32_env(const struct bsk_status *st, struct bsk_env_var *vars,
+		  int max);
 
 #endif /* _BOOTSHAKE_H */

@@ -521,6 +521,7 @@ const struct bsk_kind bsk_stm32_usart_kind = {
 	.bind = stm32_usart_bind,
 	.handshake = stm32_usart_handshake,
 	.fill = stm32_usart_fill,
+	.env = bsk_stm32_env,
 	.default_policy = BOOTSHAKE_POLICY_AUTO,
 	.uses_pipe = true,
 };

@@ -225,6 +225,9 @@ TEST_F_TIMEOUT(dfu, clean_f407, 120)
 	EXPECT_TRUE(bsk_json_bool(d, "dfuse"));
 	EXPECT_EQ(128, bsk_json_int(d, "transfer_size", -1));
 	EXPECT_EQ(0x0b, bsk_json_int(d, "attributes", -1));
+	/* bcdDevice 0x2200: the ROM speaks DFU protocol V2.2 (sheet 1.6) */
+	EXPECT_EQ(0x2200, bsk_json_int(d, "bcd_device", -1));
+	EXPECT_STREQ("2.2", bsk_json_str(d, "protocol_version"));
 	expect_commands(_metadata, d);
 	EXPECT_STREQ("STM32F2/F4", bsk_json_str(d, "family"));
 	EXPECT_EQ(80, bsk_json_int(d, "family_confidence", -1));
@@ -266,6 +269,57 @@ TEST_F_TIMEOUT(dfu, clean_f407, 120)
 	json_object_put(ev);
 }
 
+/* Read a sysfs file of the DFU interface into @buf ("" if unreadable). */
+static void read_intf_attr(const char *devpath, const char *name, char *buf,
+			   size_t len)
+{
+	char path[160];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s:1.0/%s",
+		 devpath, name);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+}
+
+/*
+ * 1: a udev rule can match the family: the ready uevent carries it, with
+ * how sure the inference is (no chip ID is read over DFU), and so does
+ * the interface's bootshake_identity attribute.
+ */
+TEST_F_TIMEOUT(dfu, udev_sees_family, 120)
+{
+	const char *const ready[] = { "BOOTSHAKE_STATE=ready",
+				      "BOOTSHAKE_KIND=stm32-dfu",
+				      "BOOTSHAKE_FAMILY=STM32F2/F4",
+				      "BOOTSHAKE_FAMILY_CONFIDENCE=80", NULL };
+	int uev = bsk_uevent_open();
+	char devpath[48], buf[256];
+	json_object *ev;
+
+	ASSERT_LE(0, uev);
+	ev = plug(_metadata, &self->c, NULL, 3000 * bsk_scale());
+	expect_ready_idle(_metadata, ev);
+	json_object_put(ev);
+	snprintf(devpath, sizeof(devpath), "/%s:1.0", self->c.emu.path);
+	/* sent right after the netlink event; queued on the socket */
+	EXPECT_EQ(0, bsk_uevent_wait(uev, "change", devpath, ready,
+				     2000 * bsk_scale()));
+	close(uev);
+
+	read_intf_attr(self->c.emu.path, "bootshake_identity", buf,
+		       sizeof(buf));
+	EXPECT_STREQ("BOOTSHAKE_FAMILY=STM32F2/F4\n"
+		     "BOOTSHAKE_FAMILY_CONFIDENCE=80\n", buf);
+	read_intf_attr(self->c.emu.path, "bootshake_kind", buf, sizeof(buf));
+	EXPECT_STREQ("stm32-dfu\n", buf);
+}
+
 /* 2, 3: F105/107 profile, serial "STM32": family from the product. */
 TEST_F_TIMEOUT(dfu, f105_profile, 120)
 {
@@ -277,6 +331,8 @@ TEST_F_TIMEOUT(dfu, f105_profile, 120)
 	d = dfu_obj(ev);
 	EXPECT_STREQ("STM32F105/107", bsk_json_str(d, "family"));
 	EXPECT_EQ(90, bsk_json_int(d, "family_confidence", -1));
+	EXPECT_EQ(0x2000, bsk_json_int(d, "bcd_device", -1));
+	EXPECT_STREQ("2.0", bsk_json_str(d, "protocol_version"));
 	EXPECT_EQ(2, len_of(get(d, "alts")));
 	expect_region(_metadata, region_n(alt_n(d, 0), 0), 0x08000000, 128,
 		      2048, "g");
@@ -300,6 +356,9 @@ TEST_F_TIMEOUT(dfu, c5_profile, 120)
 	EXPECT_STREQ("OK", bsk_json_str(d, "status"));
 	EXPECT_EQ(1, len_of(get(d, "alts")));
 	EXPECT_STREQ("STM32H7/C5/L5/U5", bsk_json_str(d, "family"));
+	/* DFU V3.0 (AN2606), in the newer ROMs' 0x0M00 form */
+	EXPECT_EQ(0x0300, bsk_json_int(d, "bcd_device", -1));
+	EXPECT_STREQ("3.0", bsk_json_str(d, "protocol_version"));
 	EXPECT_EQ(0, bsk_file_count(EMU_LOG, "stall "));
 	json_object_put(ev);
 }

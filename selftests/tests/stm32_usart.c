@@ -181,6 +181,47 @@ TEST_F_TIMEOUT(usart, nominal, 120)
 	json_object_put(ev);
 }
 
+/*
+ * 39: a udev rule can match the chip: the ready uevent on the bridge's
+ * comm interface carries the family and what GET_ID and GET read, and so
+ * does its bootshake_identity attribute.
+ */
+TEST_F_TIMEOUT(usart, udev_sees_chip, 120)
+{
+	const char *const ready[] = { "BOOTSHAKE_STATE=ready",
+				      "BOOTSHAKE_KIND=stm32-usart",
+				      "BOOTSHAKE_FAMILY=STM32F405/407/415/417",
+				      "BOOTSHAKE_STM32_PID=0x0413",
+				      "BOOTSHAKE_BL_VERSION=0x31", NULL };
+	int uev = bsk_uevent_open();
+	char devpath[48], path[160], buf[256];
+	json_object *ev;
+	size_t n = 0;
+	FILE *f;
+
+	ASSERT_LE(0, uev);
+	ev = plug(_metadata, self, NULL, 3000 * bsk_scale());
+	expect_ready(_metadata, ev, false);
+	json_object_put(ev);
+	snprintf(devpath, sizeof(devpath), "/%s:1.0", self->emu.path);
+	/* sent right after the netlink event; queued on the socket */
+	EXPECT_EQ(0, bsk_uevent_wait(uev, "change", devpath, ready,
+				     2000 * bsk_scale()));
+	close(uev);
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/usb/devices/%s:1.0/bootshake_identity",
+		 self->emu.path);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	EXPECT_STREQ("BOOTSHAKE_FAMILY=STM32F405/407/415/417\n"
+		     "BOOTSHAKE_STM32_PID=0x0413\n"
+		     "BOOTSHAKE_BL_VERSION=0x31\n", buf);
+}
+
 /* 40: the ROM was synced by an earlier session: NACK, go on. */
 TEST_F_TIMEOUT(usart, nack_already_synced, 120)
 {
