@@ -274,6 +274,7 @@ void bsk_nl_notify(struct bsk_dev *bdev, u8 cmd);
 extern bool bsk_takeover;
 int bsk_takeover_init(void);
 void bsk_takeover_exit(void);
+void bsk_takeover_kick(void);
 bool bsk_takeover_pending(struct usb_interface *intf);
 
 /* kmod/mtk.c */
