@@ -8,7 +8,9 @@
  * list, family, alternate settings and their regions, and the failure
  * code and reason.  The emulator's log tells which DFU requests the ROM
  * got (CLRSTATUS only in dfuERROR, ABORT only from the idle states).
- * Scenario numbers are those of ../shared/protocols/stm32.md section 7.
+ * Scenario numbers are those of ../shared/protocols/stm32.md section 7;
+ * Documentation/testing.rst ("STM32 scenario coverage") maps all 46 to a
+ * test here or in stm32_usart.c, or says why none applies.
  *
  * gadgetfs runs one device at a time and takes the first free UDC, so
  * these tests use dummy_udc.0 and one device each.

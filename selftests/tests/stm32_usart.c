@@ -7,7 +7,8 @@
  * is an ordinary serial port, so bootshake only takes it when told to:
  * the fixture reloads the module with usart_ids=0483:5740; the new_id
  * test uses the plain module and sysfs.  Scenario numbers are those of
- * ../shared/protocols/stm32.md section 7 (39-46).
+ * ../shared/protocols/stm32.md section 7 (39-46); Documentation/testing.rst
+ * ("STM32 scenario coverage") maps each to its test.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
