@@ -274,6 +274,7 @@ void bsk_nl_notify(struct bsk_dev *bdev, u8 cmd);
 extern bool bsk_takeover;
 int bsk_takeover_init(void);
 void bsk_takeover_exit(void);
+void bsk_takeover_kick(void);
 bool bsk_takeover_pending(struct usb_interface *intf);
 
 /* kmod/mtk.c */
@@ -283,5 +284,7 @@ extern const struct bsk_kind bsk_mtk_preloader_kind;
 /* kmod/stm32_dfu.c, kmod/stm32_usart.c */
 extern const struct bsk_kind bsk_stm32_dfu_kind;
 extern const struct bsk_kind bsk_stm32_usart_kind;
+int bsk_stm32_env(const struct bsk_status *st, struct bsk_env_var *vars,
+		  int max);
 
 #endif /* _BOOTSHAKE_H */

@@ -9,6 +9,7 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/slab.h>
 #include <linux/usb.h>
 #include <linux/usb/cdc.h>
 
@@ -130,6 +131,62 @@ static void bsk_disconnect(struct usb_interface *intf)
 	bsk_dev_disconnect(intf);
 }
 
+/*
+ * new_id and remove_id, as usbcore's own (drivers/usb/core/driver.c), plus
+ * a takeover: a bridge named by a new ID may be held by cdc_acm already,
+ * and usbcore's driver_attach() only probes unbound interfaces.
+ */
+static ssize_t new_id_show(struct device_driver *drv, char *buf)
+{
+	return usb_show_dynids(&bsk_usb_driver.dynids, buf);
+}
+
+static ssize_t new_id_store(struct device_driver *drv, const char *buf,
+			    size_t count)
+{
+	ssize_t ret = usb_store_new_id(&bsk_usb_driver.dynids, bsk_ids, drv,
+				       buf, count);
+
+	if (ret > 0)
+		bsk_takeover_kick();
+	return ret;
+}
+static DRIVER_ATTR_RW(new_id);
+
+static ssize_t remove_id_show(struct device_driver *drv, char *buf)
+{
+	return new_id_show(drv, buf);
+}
+
+static ssize_t remove_id_store(struct device_driver *drv, const char *buf,
+			       size_t count)
+{
+	struct usb_dynid *dynid, *n;
+	u32 vid, pid;
+
+	if (sscanf(buf, "%x %x", &vid, &pid) < 2)
+		return -EINVAL;
+
+	mutex_lock(&usb_dynids_lock);
+	list_for_each_entry_safe(dynid, n, &bsk_usb_driver.dynids.list, node) {
+		if (dynid->id.idVendor == vid && dynid->id.idProduct == pid) {
+			list_del(&dynid->node);
+			kfree(dynid);
+			break;
+		}
+	}
+	mutex_unlock(&usb_dynids_lock);
+	return count;
+}
+static DRIVER_ATTR_RW(remove_id);
+
+static struct attribute *bsk_drv_attrs[] = {
+	&driver_attr_new_id.attr,
+	&driver_attr_remove_id.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(bsk_drv);
+
 struct usb_driver bsk_usb_driver = {
 	.name = "bootshake",
 	.probe = bsk_probe,
@@ -137,6 +194,9 @@ struct usb_driver bsk_usb_driver = {
 	.id_table = bsk_ids,
 	.dev_groups = bsk_dev_groups,
 	.disable_hub_initiated_lpm = 1,
+	/* usbcore's new_id and remove_id replaced by the ones above */
+	.no_dynamic_id = 1,
+	.driver.groups = bsk_drv_groups,
 };
 
 /*

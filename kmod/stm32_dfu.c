@@ -957,7 +957,10 @@ static int stm32_dfu_fill(struct sk_buff *skb, struct bsk_dev *bdev,
 	nest = nla_nest_start(skb, BOOTSHAKE_A_DEV_STM32);
 	if (!nest)
 		return -EMSGSIZE;
-	if ((id->has_status &&
+	/* bcdDevice: the ROM's DFU protocol version (sheet 1.6, AN3156) */
+	if (nla_put_u32(skb, BOOTSHAKE_A_STM32_BCD_DEVICE,
+			le16_to_cpu(bdev->udev->descriptor.bcdDevice)) ||
+	    (id->has_status &&
 	     (nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_STATE, id->dfu_state) ||
 	      nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_STATUS,
 			  id->dfu_status))) ||
@@ -984,12 +987,49 @@ static int stm32_dfu_fill(struct sk_buff *skb, struct bsk_dev *bdev,
 	return 0;
 }
 
+/**
+ * bsk_stm32_env() - STM32 identity for udev, both kinds
+ * @st: the device's state
+ * @vars: where to put "KEY=value" strings
+ * @max: room in @vars
+ *
+ * BOOTSHAKE_FAMILY and BOOTSHAKE_FAMILY_CONFIDENCE (percent) once a family
+ * is known; for USART, also what GET_ID and GET read:
+ * BOOTSHAKE_STM32_PID (e.g. 0x0413) and BOOTSHAKE_BL_VERSION (e.g. 0x31).
+ * The family of a DFU ROM is an inference from its descriptors (hence the
+ * confidence), that of a USART one is the chip's own ID.
+ *
+ * Return: the number of variables put.
+ */
+int bsk_stm32_env(const struct bsk_status *st, struct bsk_env_var *vars,
+		  int max)
+{
+	const struct bsk_stm32_status *id = &st->stm32;
+	int n = 0;
+
+	if (id->family && n < max)
+		snprintf(vars[n++].s, BSK_ENV_LEN, "BOOTSHAKE_FAMILY=%s",
+			 id->family);
+	if (id->has_pid && n < max)
+		snprintf(vars[n++].s, BSK_ENV_LEN, "BOOTSHAKE_STM32_PID=0x%04x",
+			 id->pid);
+	if (id->has_bl_version && n < max)
+		snprintf(vars[n++].s, BSK_ENV_LEN, "BOOTSHAKE_BL_VERSION=0x%02x",
+			 id->bl_version);
+	if (id->family && !id->has_pid && n < max)
+		snprintf(vars[n++].s, BSK_ENV_LEN,
+			 "BOOTSHAKE_FAMILY_CONFIDENCE=%u",
+			 id->family_confidence);
+	return n;
+}
+
 const struct bsk_kind bsk_stm32_dfu_kind = {
 	.name = "stm32-dfu",
 	.id = BOOTSHAKE_KIND_STM32_DFU,
 	.bind = stm32_dfu_bind,
 	.handshake = stm32_dfu_handshake,
 	.fill = stm32_dfu_fill,
+	.env = bsk_stm32_env,
 	.default_policy = BOOTSHAKE_POLICY_AUTO,
 	.uses_pipe = false,
 };

@@ -39,7 +39,11 @@
 #define USART_SYNC_TRIES	3	/* stm32flash sends two 0x7f */
 #define USART_MAX_LEN		64	/* sanity bound of a length byte */
 #define USART_LINE_DELAY_MS	100	/* stm32flash's ',' */
-#define USART_BOOT_MS		100	/* after a reset: F4 needs 85 ms */
+/*
+ * After a reset the ROM ignores the line while it starts: 85 ms on F40x,
+ * 524 ms on F105/107 with PA9 high (AN2606 Table 227, stm32.md 4.5, 46).
+ */
+#define USART_BOOT_MS		550
 
 static unsigned int bsk_usart_baud = 57600;
 module_param_named(usart_baud, bsk_usart_baud, uint, 0644);
@@ -521,6 +525,7 @@ const struct bsk_kind bsk_stm32_usart_kind = {
 	.bind = stm32_usart_bind,
 	.handshake = stm32_usart_handshake,
 	.fill = stm32_usart_fill,
+	.env = bsk_stm32_env,
 	.default_policy = BOOTSHAKE_POLICY_AUTO,
 	.uses_pipe = true,
 };

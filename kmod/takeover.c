@@ -8,10 +8,13 @@
  * first is a race, and a driver registered earlier always wins a device
  * plugged later.  The modprobe.d softdep shipped with bootshake makes it
  * load first when it can; this file covers the rest: whenever any driver
- * binds a USB interface whose device is in our ID table, and once at load,
- * a work item unbinds the foreign driver from that device's interfaces and
- * attaches bootshake.  The download window is seconds long, the takeover
- * takes milliseconds.  Module parameter "takeover=0" turns it off.
+ * binds a USB interface whose device is in our ID table, once at load, and
+ * whenever an ID is added through new_id, a work item unbinds the foreign
+ * driver from that device's interfaces and attaches bootshake.  "Our ID
+ * table" includes the dynamic IDs (usart_ids, new_id): an opted-in USART
+ * bridge is a CDC-ACM device that cdc_acm binds as readily as a BROM.  The
+ * download window is seconds long, the takeover takes milliseconds.
+ * Module parameter "takeover=0" turns it off.
  */
 
 #include <linux/device.h>
@@ -31,6 +34,7 @@ struct bsk_takeover_scan {
 
 static DEFINE_MUTEX(bsk_takeover_lock);
 static struct usb_interface *bsk_takeover_current;
+static bool bsk_takeover_live;	/* under the lock: kicks schedule work */
 
 static void bsk_takeover_workfn(struct work_struct *work);
 static DECLARE_WORK(bsk_takeover_work, bsk_takeover_workfn);
@@ -65,8 +69,21 @@ static bool bsk_has_foreign(struct usb_host_config *config)
 }
 
 /*
- * Called under the USB bus list lock: only collect the interfaces that
- * match our table while a foreign driver holds part of their device.
+ * Does bootshake's static or dynamic ID table match @intf?  The USB bus's
+ * own match function answers for both, exactly as for a probe; it may
+ * sleep (the dynamic IDs are under a mutex).
+ */
+static bool bsk_takeover_match(struct usb_interface *intf)
+{
+	struct device_driver *drv = &bsk_usb_driver.driver;
+
+	return drv->bus->match(&intf->dev, drv) > 0;
+}
+
+/*
+ * Called for each USB device from usb_for_each_dev() (process context,
+ * may sleep): only collect the interfaces that match our tables while a
+ * foreign driver holds part of their device.
  */
 static int bsk_takeover_collect(struct usb_device *udev, void *data)
 {
@@ -80,7 +97,7 @@ static int bsk_takeover_collect(struct usb_device *udev, void *data)
 	for (i = 0; i < config->desc.bNumInterfaces; i++) {
 		struct usb_interface *intf = config->interface[i];
 
-		if (!intf || !usb_match_id(intf, bsk_ids) ||
+		if (!intf || !bsk_takeover_match(intf) ||
 		    READ_ONCE(intf->dev.driver) == &bsk_usb_driver.driver)
 			continue;
 		if (scan->n == BSK_TAKEOVER_MAX)
@@ -188,9 +205,26 @@ int bsk_takeover_init(void)
 				    &bsk_takeover_nb);
 	if (ret)
 		return ret;
+	mutex_lock(&bsk_takeover_lock);
+	bsk_takeover_live = true;
+	mutex_unlock(&bsk_takeover_lock);
 	if (bsk_takeover)
 		schedule_work(&bsk_takeover_work);
 	return 0;
+}
+
+/**
+ * bsk_takeover_kick() - look for matching devices held by a foreign driver
+ *
+ * For a new dynamic ID: cdc_acm may hold the bridge it names already, and
+ * no bind event will come.
+ */
+void bsk_takeover_kick(void)
+{
+	mutex_lock(&bsk_takeover_lock);
+	if (bsk_takeover_live && READ_ONCE(bsk_takeover))
+		schedule_work(&bsk_takeover_work);
+	mutex_unlock(&bsk_takeover_lock);
 }
 
 /**
@@ -198,6 +232,10 @@ int bsk_takeover_init(void)
  */
 void bsk_takeover_exit(void)
 {
+	/* new_id stays writable until usb_deregister(): no kick after this */
+	mutex_lock(&bsk_takeover_lock);
+	bsk_takeover_live = false;
+	mutex_unlock(&bsk_takeover_lock);
 	bus_unregister_notifier(bsk_usb_driver.driver.bus, &bsk_takeover_nb);
 	cancel_work_sync(&bsk_takeover_work);
 }

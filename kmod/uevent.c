@@ -3,11 +3,13 @@
  * bootshake: udev's view of a device.
  *
  * On every state change a KOBJ_CHANGE uevent on the bound (comm)
- * interface carries BOOTSHAKE_ID, _KIND, _STATE, the key identity
- * (BOOTSHAKE_HW_CODE and BOOTSHAKE_CHIP for MediaTek, BOOTSHAKE_FAMILY for
- * STM32) and BOOTSHAKE_ERROR when failed, so that a udev rule can start a
- * job when a device becomes ready.  Read-only sysfs attributes on the same
- * interface (bootshake_*) show the same values.
+ * interface carries BOOTSHAKE_ID, _KIND, _STATE, the key identity and
+ * BOOTSHAKE_ERROR when failed, so that a udev rule can start a job when a
+ * device becomes ready.  Identity: BOOTSHAKE_HW_CODE and BOOTSHAKE_CHIP
+ * for MediaTek; BOOTSHAKE_FAMILY for STM32, with
+ * BOOTSHAKE_FAMILY_CONFIDENCE (DFU: inferred) or BOOTSHAKE_STM32_PID and
+ * BOOTSHAKE_BL_VERSION (USART: read from the chip).  Read-only sysfs
+ * attributes on the same interface (bootshake_*) show the same values.
  */
 
 #include <linux/kobject.h>

@@ -98,6 +98,7 @@ static const struct nla_policy stm32_policy[BOOTSHAKE_A_STM32_MAX + 1] = {
 	[BOOTSHAKE_A_STM32_ALT]		= { .type = NLA_NESTED },
 	[BOOTSHAKE_A_STM32_BL_VERSION]	= { .type = NLA_U32, .maxlen = 4 },
 	[BOOTSHAKE_A_STM32_PID]		= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSHAKE_A_STM32_BCD_DEVICE]	= { .type = NLA_U32, .maxlen = 4 },
 };
 
 static const char * const stm32_attr_names[BOOTSHAKE_A_STM32_MAX + 1] = {
@@ -112,6 +113,7 @@ static const char * const stm32_attr_names[BOOTSHAKE_A_STM32_MAX + 1] = {
 	[BOOTSHAKE_A_STM32_ALT]		= "alt",
 	[BOOTSHAKE_A_STM32_BL_VERSION]	= "bl-version",
 	[BOOTSHAKE_A_STM32_PID]		= "pid",
+	[BOOTSHAKE_A_STM32_BCD_DEVICE]	= "bcd-device",
 };
 
 static const struct nla_policy alt_policy[BOOTSHAKE_A_ALT_MAX + 1] = {
@@ -507,6 +509,9 @@ static int parse_stm32(struct bs_dev *dev, struct nlattr *nest,
 			break;
 		case BOOTSHAKE_A_STM32_PID:
 			s->pid = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_STM32_BCD_DEVICE:
+			s->bcd_device = nla_get_u32(a);
 			break;
 		case BOOTSHAKE_A_STM32_ALT:
 			break;	/* below: repeated */

@@ -77,6 +77,7 @@ struct bs_stm32 {
 	uint32_t	family_confidence;	/* percent */
 	uint32_t	bl_version;
 	uint32_t	pid;
+	uint32_t	bcd_device;	/* DFU ROM: its DFU protocol version */
 	struct bs_alt	*alts;		/* malloc'ed array */
 	size_t		nalts;
 };

@@ -193,6 +193,25 @@ static const char *dfu_version(uint32_t v, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The DFU protocol version in a ROM's bcdDevice (../shared/protocols/
+ * stm32.md 1.6): AN3156 puts it in the MSB, 0x2000 = V2.0, as F1/F3/F4
+ * ROMs do (0x2000, 0x2100, 0x2200); newer ROMs report 0x0200 (H7, G4),
+ * which ST tools show as "2.00".  So an MSB of 0x10 or more is two BCD
+ * digits, a smaller one the major version alone.  An inference: ST does
+ * not document the second encoding.
+ */
+static const char *dfu_protocol(uint32_t bcd, char *buf, size_t len)
+{
+	unsigned int msb = (bcd >> 8) & 0xff;
+
+	if (msb >= 0x10)
+		snprintf(buf, len, "%x.%x", msb >> 4, msb & 0xf);
+	else
+		snprintf(buf, len, "%x.%x", msb, (bcd >> 4) & 0xf);
+	return buf;
+}
+
 static struct json_object *alts_json(const struct bs_stm32 *s)
 {
 	struct json_object *alts = json_object_new_array();
@@ -246,6 +265,11 @@ static struct json_object *dfu_json(const struct bs_dev *dev)
 		add_str(o, "dfu_version",
 			dfu_version(s->dfu_version, buf, sizeof(buf)));
 		add_bool(o, "dfuse", s->dfu_version == 0x011a);
+	}
+	if (BS_STM32_HAS(dev, BOOTSHAKE_A_STM32_BCD_DEVICE)) {
+		add_int(o, "bcd_device", s->bcd_device);
+		add_str(o, "protocol_version",
+			dfu_protocol(s->bcd_device, buf, sizeof(buf)));
 	}
 	if (BS_STM32_HAS(dev, BOOTSHAKE_A_STM32_TRANSFER_SIZE))
 		add_int(o, "transfer_size", s->transfer_size);
@@ -720,6 +744,9 @@ static void print_stm32(const struct bs_dev *dev)
 		kv("dfu version", "%s%s",
 		   dfu_version(s->dfu_version, a, sizeof(a)),
 		   s->dfu_version == 0x011a ? " (DfuSe)" : "");
+	if (BS_STM32_HAS(dev, BOOTSHAKE_A_STM32_BCD_DEVICE))
+		kv("dfu protocol", "%s (bcdDevice 0x%04x)",
+		   dfu_protocol(s->bcd_device, a, sizeof(a)), s->bcd_device);
 	if (BS_STM32_HAS(dev, BOOTSHAKE_A_STM32_TRANSFER_SIZE))
 		kv("transfer size", "%u", s->transfer_size);
 	if (BS_STM32_HAS(dev, BOOTSHAKE_A_STM32_ATTRIBUTES))

@@ -142,6 +142,7 @@ static struct nl_msg *dfu_dev(uint32_t id, const char *path)
 	nla_put_u32(msg, BOOTSHAKE_A_STM32_DFU_VERSION, 0x011a);
 	nla_put_u32(msg, BOOTSHAKE_A_STM32_TRANSFER_SIZE, 2048);
 	nla_put_u32(msg, BOOTSHAKE_A_STM32_ATTRIBUTES, 0x0b);
+	nla_put_u32(msg, BOOTSHAKE_A_STM32_BCD_DEVICE, 0x2200);
 	nla_put(msg, BOOTSHAKE_A_STM32_COMMANDS, sizeof(cmds), cmds);
 	nla_put_string(msg, BOOTSHAKE_A_STM32_FAMILY, "STM32F4");
 	nla_put_u32(msg, BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE, 80);
@@ -537,6 +538,9 @@ static void test_dfu(void)
 	      get_str(d, "dfu_version"));
 	CHECK(json_object_get_boolean(get(d, "dfuse")), "dfuse");
 	CHECK(get_int(d, "transfer_size") == 2048, "transfer_size");
+	CHECK(get_int(d, "bcd_device") == 0x2200, "bcd_device");
+	CHECK(!strcmp(get_str(d, "protocol_version"), "2.2"),
+	      "protocol_version %s", get_str(d, "protocol_version"));
 	CHECK(get_int(d, "attributes") == 0x0b, "attributes");
 	CHECK(json_object_array_length(get(d, "commands")) == 4 &&
 	      json_object_get_int(json_object_array_get_idx(get(d, "commands"),

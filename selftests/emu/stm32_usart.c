@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <endian.h>
 
 #include "emu.h"
@@ -29,11 +30,22 @@ struct usart {
 	bool swallow;			/* knob: eat the first 0x7f */
 	bool leading_zero;		/* knob: "00 79" for the first ACK */
 	bool nack_gv;			/* knob: NACK GET_VERSION */
+	bool garble;			/* knob: wrong baud, all bytes garbled */
 	unsigned long pid, version;
 	uint8_t line_coding[7];
 	uint16_t line_state;
 	unsigned long resets;		/* DTR/RTS reset pulses seen */
+	unsigned long startup_ms;	/* knob: deaf this long after a reset */
+	long long reset_ms;		/* when the last reset was (monotonic) */
 };
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 static const uint8_t usart_cmds[] = {
 	0x00, 0x01, 0x02, 0x11, 0x21, 0x31, 0x44, 0x63, 0x73, 0x82, 0x92,
@@ -55,6 +67,7 @@ KNOB_FLAG(already_synced)
 KNOB_FLAG(swallow)
 KNOB_FLAG(leading_zero)
 KNOB_FLAG(nack_gv)
+KNOB_FLAG(garble)
 
 static int knob_pid(struct emu_ctx *ctx, const char *v)
 {
@@ -66,13 +79,20 @@ static int knob_version(struct emu_ctx *ctx, const char *v)
 	return emu_parse_uint(v, 0xff, &usart(ctx)->version);
 }
 
+static int knob_startup_ms(struct emu_ctx *ctx, const char *v)
+{
+	return emu_parse_uint(v, 60000, &usart(ctx)->startup_ms);
+}
+
 static const struct emu_knob usart_knobs[] = {
 	{ "already_synced", 0, "synced at power-on: 0x7f is NACKed (40)", knob_already_synced },
 	{ "swallow", 0, "the first 0x7f is taken as a command byte (41)", knob_swallow },
 	{ "leading_zero", 0, "the first ACK comes as 00 79 (42)", knob_leading_zero },
 	{ "nack_gv", 0, "GET_VERSION is NACKed", knob_nack_gv },
+	{ "garble", 0, "the ROM runs at another baud rate than the bridge: every byte comes out garbled (45)", knob_garble },
 	{ "pid", 1, "GET_ID product ID (0x413)", knob_pid },
 	{ "version", 1, "bootloader version (0x31)", knob_version },
+	{ "startup_ms", 1, "after a reset the ROM ignores bytes this long: 85 F40x, 524 F105/107 with PA9 high (46)", knob_startup_ms },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -136,6 +156,8 @@ static int usart_setup(struct emu_ctx *ctx, const struct usb_ctrlrequest *req,
 		if ((u->line_state & 2) && !(v & 2)) {
 			u->resets++;
 			u->synced = false;
+			__atomic_store_n(&u->reset_ms, mono_ms(),
+					 __ATOMIC_RELEASE);
 			emu_log(ctx, "reset");
 		}
 		u->line_state = v;
@@ -148,8 +170,8 @@ static int usart_setup(struct emu_ctx *ctx, const struct usb_ctrlrequest *req,
 /* 8E1 only: at any other framing the ROM sees (and sends) garbage. */
 static bool framing_ok(struct usart *u)
 {
-	return u->line_coding[4] == 0 && u->line_coding[5] == 2 &&
-	       u->line_coding[6] == 8;
+	return !u->garble && u->line_coding[4] == 0 &&
+	       u->line_coding[5] == 2 && u->line_coding[6] == 8;
 }
 
 static int put(struct emu_ctx *ctx, const uint8_t *b, size_t n)
@@ -226,6 +248,13 @@ static int usart_serve(struct emu_ctx *ctx)
 			if ((err = put(ctx, b, 1)))
 				return err;
 			continue;
+		}
+		if (u->startup_ms && u->resets &&
+		    mono_ms() < __atomic_load_n(&u->reset_ms,
+						__ATOMIC_ACQUIRE) +
+				(long long)u->startup_ms) {
+			emu_log(ctx, "starting: ignored %02x", c);
+			continue;	/* the ROM is not running yet */
 		}
 		if (!u->synced) {
 			if (c != 0x7f)

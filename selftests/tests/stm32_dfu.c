@@ -8,7 +8,9 @@
  * list, family, alternate settings and their regions, and the failure
  * code and reason.  The emulator's log tells which DFU requests the ROM
  * got (CLRSTATUS only in dfuERROR, ABORT only from the idle states).
- * Scenario numbers are those of ../shared/protocols/stm32.md section 7.
+ * Scenario numbers are those of ../shared/protocols/stm32.md section 7;
+ * Documentation/testing.rst ("STM32 scenario coverage") maps all 46 to a
+ * test here or in stm32_usart.c, or says why none applies.
  *
  * gadgetfs runs one device at a time and takes the first free UDC, so
  * these tests use dummy_udc.0 and one device each.
@@ -225,6 +227,9 @@ TEST_F_TIMEOUT(dfu, clean_f407, 120)
 	EXPECT_TRUE(bsk_json_bool(d, "dfuse"));
 	EXPECT_EQ(128, bsk_json_int(d, "transfer_size", -1));
 	EXPECT_EQ(0x0b, bsk_json_int(d, "attributes", -1));
+	/* bcdDevice 0x2200: the ROM speaks DFU protocol V2.2 (sheet 1.6) */
+	EXPECT_EQ(0x2200, bsk_json_int(d, "bcd_device", -1));
+	EXPECT_STREQ("2.2", bsk_json_str(d, "protocol_version"));
 	expect_commands(_metadata, d);
 	EXPECT_STREQ("STM32F2/F4", bsk_json_str(d, "family"));
 	EXPECT_EQ(80, bsk_json_int(d, "family_confidence", -1));
@@ -266,6 +271,57 @@ TEST_F_TIMEOUT(dfu, clean_f407, 120)
 	json_object_put(ev);
 }
 
+/* Read a sysfs file of the DFU interface into @buf ("" if unreadable). */
+static void read_intf_attr(const char *devpath, const char *name, char *buf,
+			   size_t len)
+{
+	char path[160];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s:1.0/%s",
+		 devpath, name);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+}
+
+/*
+ * 1: a udev rule can match the family: the ready uevent carries it, with
+ * how sure the inference is (no chip ID is read over DFU), and so does
+ * the interface's bootshake_identity attribute.
+ */
+TEST_F_TIMEOUT(dfu, udev_sees_family, 120)
+{
+	const char *const ready[] = { "BOOTSHAKE_STATE=ready",
+				      "BOOTSHAKE_KIND=stm32-dfu",
+				      "BOOTSHAKE_FAMILY=STM32F2/F4",
+				      "BOOTSHAKE_FAMILY_CONFIDENCE=80", NULL };
+	int uev = bsk_uevent_open();
+	char devpath[48], buf[256];
+	json_object *ev;
+
+	ASSERT_LE(0, uev);
+	ev = plug(_metadata, &self->c, NULL, 3000 * bsk_scale());
+	expect_ready_idle(_metadata, ev);
+	json_object_put(ev);
+	snprintf(devpath, sizeof(devpath), "/%s:1.0", self->c.emu.path);
+	/* sent right after the netlink event; queued on the socket */
+	EXPECT_EQ(0, bsk_uevent_wait(uev, "change", devpath, ready,
+				     2000 * bsk_scale()));
+	close(uev);
+
+	read_intf_attr(self->c.emu.path, "bootshake_identity", buf,
+		       sizeof(buf));
+	EXPECT_STREQ("BOOTSHAKE_FAMILY=STM32F2/F4\n"
+		     "BOOTSHAKE_FAMILY_CONFIDENCE=80\n", buf);
+	read_intf_attr(self->c.emu.path, "bootshake_kind", buf, sizeof(buf));
+	EXPECT_STREQ("stm32-dfu\n", buf);
+}
+
 /* 2, 3: F105/107 profile, serial "STM32": family from the product. */
 TEST_F_TIMEOUT(dfu, f105_profile, 120)
 {
@@ -277,6 +333,8 @@ TEST_F_TIMEOUT(dfu, f105_profile, 120)
 	d = dfu_obj(ev);
 	EXPECT_STREQ("STM32F105/107", bsk_json_str(d, "family"));
 	EXPECT_EQ(90, bsk_json_int(d, "family_confidence", -1));
+	EXPECT_EQ(0x2000, bsk_json_int(d, "bcd_device", -1));
+	EXPECT_STREQ("2.0", bsk_json_str(d, "protocol_version"));
 	EXPECT_EQ(2, len_of(get(d, "alts")));
 	expect_region(_metadata, region_n(alt_n(d, 0), 0), 0x08000000, 128,
 		      2048, "g");
@@ -300,7 +358,36 @@ TEST_F_TIMEOUT(dfu, c5_profile, 120)
 	EXPECT_STREQ("OK", bsk_json_str(d, "status"));
 	EXPECT_EQ(1, len_of(get(d, "alts")));
 	EXPECT_STREQ("STM32H7/C5/L5/U5", bsk_json_str(d, "family"));
+	/* DFU V3.0 (AN2606), in the newer ROMs' 0x0M00 form */
+	EXPECT_EQ(0x0300, bsk_json_int(d, "bcd_device", -1));
+	EXPECT_STREQ("3.0", bsk_json_str(d, "protocol_version"));
 	EXPECT_EQ(0, bsk_file_count(EMU_LOG, "stall "));
+	json_object_put(ev);
+}
+
+/*
+ * 6: an H7A3 ROM (V9.0) states 2 KB sectors where the part has 8 KB.
+ * Nothing over DFU says which part it is, so there is nothing to check
+ * the layout against: it is reported as the ROM states it, and the family
+ * is a low-confidence guess, never a claim.
+ */
+TEST_F_TIMEOUT(dfu, h7a3_layout_as_stated, 120)
+{
+	const char *const faults[] = { "profile=h7a3", NULL };
+	json_object *ev, *d;
+
+	ev = plug(_metadata, &self->c, faults, 3000 * bsk_scale());
+	expect_ready_idle(_metadata, ev);
+	d = dfu_obj(ev);
+	EXPECT_EQ(1, len_of(get(d, "alts")));
+	EXPECT_STREQ("@Internal Flash   /0x08000000/256*02Kg",
+		     bsk_json_str(alt_n(d, 0), "name"));
+	expect_region(_metadata, region_n(alt_n(d, 0), 0), 0x08000000, 256,
+		      2048, "g");
+	EXPECT_STREQ("STM32H7/C5/L5/U5", bsk_json_str(d, "family"));
+	EXPECT_EQ(30, bsk_json_int(d, "family_confidence", -1));
+	EXPECT_EQ(0x0200, bsk_json_int(d, "bcd_device", -1));
+	EXPECT_STREQ("2.0", bsk_json_str(d, "protocol_version"));
 	json_object_put(ev);
 }
 
@@ -388,12 +475,14 @@ TEST_F_TIMEOUT(dfu, functional_descriptor_on_alt0, 120)
 
 TEST_F_TIMEOUT(dfu, functional_descriptor_dfu_1_0, 120)
 {
-	const char *const faults[] = { "func_len=7", NULL };
+	/* 38: and wTransferSize 0, reported as the ROM says it */
+	const char *const faults[] = { "func_len=7", "transfer_size=0", NULL };
 	json_object *ev = plug(_metadata, &self->c, faults, 3000 * bsk_scale());
 	json_object *d;
 
 	expect_ready_idle(_metadata, ev);
 	d = dfu_obj(ev);
+	EXPECT_EQ(0, bsk_json_int(d, "transfer_size", -1));
 	EXPECT_STREQ("1.00", bsk_json_str(d, "dfu_version"));
 	EXPECT_FALSE(bsk_json_bool(d, "dfuse"));
 	/* not DfuSe: no Get command sent */
@@ -417,22 +506,37 @@ TEST_F_TIMEOUT(dfu, no_functional_descriptor, 120)
 	json_object_put(ev);
 }
 
-/* 9: a runtime-mode (protocol 1) interface is not a ROM: not bound. */
-TEST_F_TIMEOUT(dfu, runtime_protocol_not_bound, 120)
+/*
+ * 9: a runtime-mode (protocol 1) interface is not a ROM, nor is a DfuSe
+ * interface with protocol 0 (DSO Nano style, bcdDFUVersion 0x011a): the
+ * match table asks for FE/01/02, neither is bound.
+ */
+static void expect_not_bound(struct __test_metadata *_metadata,
+			     struct dfu_ctx *c, const char *protocol)
 {
-	const char *const faults[] = { "protocol=1", NULL };
+	const char *const faults[] = { protocol, NULL };
 	json_object *ev, *list;
 	int st;
 
-	ASSERT_EQ(0, start(&self->c, faults));
-	ev = bsk_mon_wait(&self->c.mon, self->c.emu.path, "add", NULL,
+	ASSERT_EQ(0, start(c, faults));
+	ev = bsk_mon_wait(&c->mon, c->emu.path, "add", NULL,
 			  1500 * bsk_scale());
 	EXPECT_EQ(NULL, ev);
 	json_object_put(ev);
 	list = bsk_cli_json(&st, "list", NULL);
-	EXPECT_EQ(NULL, bsk_json_find_path(list, self->c.emu.path));
+	EXPECT_EQ(NULL, bsk_json_find_path(list, c->emu.path));
 	json_object_put(list);
-	bsk_emu_stop(&self->c.emu);	/* no remove event to wait for */
+	bsk_emu_stop(&c->emu);	/* no remove event to wait for */
+}
+
+TEST_F_TIMEOUT(dfu, dfuse_protocol0_not_bound, 120)
+{
+	expect_not_bound(_metadata, &self->c, "protocol=0");
+}
+
+TEST_F_TIMEOUT(dfu, runtime_protocol_not_bound, 120)
+{
+	expect_not_bound(_metadata, &self->c, "protocol=1");
 }
 
 /* 11-16, 18: every starting state ends where it should. */
@@ -600,6 +704,36 @@ TEST_F_TIMEOUT(dfu, getstatus_always_stalls, 120)
 	EXPECT_STREQ("failed", bsk_json_str(ev, "state"));
 	EXPECT_STREQ("stall", bsk_json_str(ev, "error"));
 	EXPECT_EQ(4, bsk_file_count(EMU_LOG, LOG_GETSTATUS));
+	json_object_put(ev);
+}
+
+/*
+ * 31: a busy ROM that refuses every GETSTATUS for longer than the
+ * handshake's bounds (stalls here: gadgetfs cannot leave a control
+ * request unanswered safely, selftests/emu/gadgetfs.c): failed, bounded;
+ * once it has recovered, `bootshake retry` gets it ready.
+ */
+TEST_F_TIMEOUT(dfu, busy_then_retry, 120)
+{
+	const char *const faults[] = { "gs_stall=4", NULL };
+	json_object *ev, *r;
+	char id[16];
+	int st;
+
+	ev = plug(_metadata, &self->c, faults, 5000 * bsk_scale());
+	ASSERT_NE(NULL, ev);
+	ASSERT_STREQ("failed", bsk_json_str(ev, "state"));
+	EXPECT_STREQ("stall", bsk_json_str(ev, "error"));
+	snprintf(id, sizeof(id), "%lld", bsk_json_int(ev, "id", 0));
+	json_object_put(ev);
+
+	r = bsk_cli_json(&st, "retry", id, NULL);
+	EXPECT_EQ(0, st);
+	json_object_put(r);
+	ev = bsk_mon_wait(&self->c.mon, self->c.emu.path, NULL, "ready",
+			  3000 * bsk_scale());
+	expect_ready_idle(_metadata, ev);
+	EXPECT_STREQ("OK", bsk_json_str(dfu_obj(ev), "status"));
 	json_object_put(ev);
 }
 

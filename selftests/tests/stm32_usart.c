@@ -7,7 +7,8 @@
  * is an ordinary serial port, so bootshake only takes it when told to:
  * the fixture reloads the module with usart_ids=0483:5740; the new_id
  * test uses the plain module and sysfs.  Scenario numbers are those of
- * ../shared/protocols/stm32.md section 7 (39-46).
+ * ../shared/protocols/stm32.md section 7 (39-46); Documentation/testing.rst
+ * ("STM32 scenario coverage") maps each to its test.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -68,6 +69,7 @@ FIXTURE(usart) {
 	struct bsk_emu emu;
 	struct bsk_mon mon;
 	int kmsg;
+	bool acm;		/* the test loaded cdc_acm */
 };
 
 FIXTURE_SETUP(usart)
@@ -91,6 +93,8 @@ FIXTURE_TEARDOWN(usart)
 					     5000 * bsk_scale()));
 	}
 	bsk_mon_stop(&self->mon);
+	if (self->acm)
+		EXPECT_EQ(0, bsk_run("/sbin/rmmod", "cdc_acm", NULL));
 	/* back to the module every other test expects */
 	EXPECT_EQ(0, reload("takeover=1"));
 	EXPECT_EQ(0, bsk_kmsg_splats(self->kmsg));
@@ -181,6 +185,47 @@ TEST_F_TIMEOUT(usart, nominal, 120)
 	json_object_put(ev);
 }
 
+/*
+ * 39: a udev rule can match the chip: the ready uevent on the bridge's
+ * comm interface carries the family and what GET_ID and GET read, and so
+ * does its bootshake_identity attribute.
+ */
+TEST_F_TIMEOUT(usart, udev_sees_chip, 120)
+{
+	const char *const ready[] = { "BOOTSHAKE_STATE=ready",
+				      "BOOTSHAKE_KIND=stm32-usart",
+				      "BOOTSHAKE_FAMILY=STM32F405/407/415/417",
+				      "BOOTSHAKE_STM32_PID=0x0413",
+				      "BOOTSHAKE_BL_VERSION=0x31", NULL };
+	int uev = bsk_uevent_open();
+	char devpath[48], path[160], buf[256];
+	json_object *ev;
+	size_t n = 0;
+	FILE *f;
+
+	ASSERT_LE(0, uev);
+	ev = plug(_metadata, self, NULL, 3000 * bsk_scale());
+	expect_ready(_metadata, ev, false);
+	json_object_put(ev);
+	snprintf(devpath, sizeof(devpath), "/%s:1.0", self->emu.path);
+	/* sent right after the netlink event; queued on the socket */
+	EXPECT_EQ(0, bsk_uevent_wait(uev, "change", devpath, ready,
+				     2000 * bsk_scale()));
+	close(uev);
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/usb/devices/%s:1.0/bootshake_identity",
+		 self->emu.path);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	EXPECT_STREQ("BOOTSHAKE_FAMILY=STM32F405/407/415/417\n"
+		     "BOOTSHAKE_STM32_PID=0x0413\n"
+		     "BOOTSHAKE_BL_VERSION=0x31\n", buf);
+}
+
 /* 40: the ROM was synced by an earlier session: NACK, go on. */
 TEST_F_TIMEOUT(usart, nack_already_synced, 120)
 {
@@ -237,6 +282,72 @@ TEST_F_TIMEOUT(usart, no_bootloader, 120)
 	json_object_put(ev);
 }
 
+/*
+ * 45, wrong baud: the bridge and the ROM disagree, every byte comes back
+ * garbled: bounded, "noise" (not "no-reply"), the noise counted.
+ */
+TEST_F_TIMEOUT(usart, wrong_baud_garbled, 120)
+{
+	const char *const faults[] = { "garble", NULL };
+	json_object *ev = plug(_metadata, self, faults, 8000 * bsk_scale());
+
+	ASSERT_NE(NULL, ev);
+	EXPECT_STREQ("failed", bsk_json_str(ev, "state"));
+	EXPECT_STREQ("noise", bsk_json_str(ev, "error"));
+	EXPECT_EQ(3, bsk_json_int(ev, "attempts", -1));
+	EXPECT_EQ(3, bsk_json_int(ev, "garbage_bytes", -1));
+	EXPECT_EQ(3, bsk_file_count(EMU_LOG, "garbled 7f"));
+	json_object_put(ev);
+}
+
+/* 44: an F105/107 answers GET_VERSION with 0x20, not 0x22: taken as is. */
+TEST_F_TIMEOUT(usart, f105_version_0x20, 120)
+{
+	const char *const faults[] = { "pid=0x418", "version=0x20", NULL };
+	json_object *ev = plug(_metadata, self, faults, 3000 * bsk_scale());
+	json_object *u;
+
+	ASSERT_NE(NULL, ev);
+	ASSERT_STREQ("ready", bsk_json_str(ev, "state"));
+	u = usart_obj(ev);
+	EXPECT_EQ(0x20, bsk_json_int(u, "bl_version", -1));
+	EXPECT_EQ(0x418, bsk_json_int(u, "pid", -1));
+	EXPECT_STREQ("STM32F105/107", bsk_json_str(u, "family"));
+	json_object_put(ev);
+}
+
+/*
+ * 46: after the entry sequence's reset the ROM ignores the line while it
+ * starts (85 ms on F40x, 524 ms on an F105/107 with PA9 high): the first
+ * 0x7f already finds it listening.
+ */
+static void startup_delay(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(usart) *self, const char *startup)
+{
+	const char *const faults[] = { startup, NULL };
+	json_object *ev;
+
+	ASSERT_EQ(0, bsk_set_param("usart_entry", "rts,-rts"));
+	ev = plug(_metadata, self, faults, 5000 * bsk_scale());
+	expect_ready(_metadata, ev, false);
+	EXPECT_EQ(1, bsk_json_int(ev, "attempts", -1));
+	EXPECT_EQ(1, bsk_file_count(EMU_LOG, " reset"));
+	EXPECT_EQ(0, bsk_file_count(EMU_LOG, "starting: ignored")) {
+		TH_LOG("a byte reached the ROM before it was running");
+	}
+	json_object_put(ev);
+}
+
+TEST_F_TIMEOUT(usart, startup_delay_f40x, 120)
+{
+	startup_delay(_metadata, self, "startup_ms=85");
+}
+
+TEST_F_TIMEOUT(usart, startup_delay_f105_pa9_high, 120)
+{
+	startup_delay(_metadata, self, "startup_ms=524");
+}
+
 /* The entry sequence: RTS pulsed as NRST before the sync. */
 TEST_F_TIMEOUT(usart, entry_sequence_resets, 120)
 {
@@ -271,6 +382,141 @@ TEST_F_TIMEOUT(usart, opt_in_by_new_id, 120)
 	expect_ready(_metadata, ev, false);
 	json_object_put(ev);
 	EXPECT_EQ(0, write_str(REMOVE_ID, "0483 5740 02"));
+}
+
+/*
+ * An opted-in bridge is a CDC-ACM device: cdc_acm binds it as readily as
+ * it binds a BROM.  The takeover (kmod/takeover.c) must cover the dynamic
+ * IDs as it covers the built-in ones.
+ *
+ * A real bridge carries the CDC union descriptor cdc_acm needs; FunctionFS
+ * on 6.1 cannot (selftests/emu/README.md), so these tests plug the bridge
+ * under an ID that cdc_acm binds without one (NO_UNION_NORMAL in its
+ * table; 0572:1321, a Conexant modem) and opt that ID in.
+ */
+#define ACM_VID		"0x0572"
+#define ACM_PID		"0x1321"
+#define ACM_NEW_ID	"0572 1321 02"
+#define ACM_IDS		"usart_ids=0572:1321"
+
+static int start_acm_id(FIXTURE_DATA(usart) *self)
+{
+	const char *const extra[] = { "--log", EMU_LOG, "--vid", ACM_VID,
+				      "--pid", ACM_PID, NULL };
+
+	return bsk_emu_start_args(&self->emu, "stm32-usart", UDC, NULL,
+				  extra);
+}
+
+static void expect_taken_over(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(usart) *self, json_object *ev)
+{
+	char intf[48], drv[64];
+
+	expect_ready(_metadata, ev, false);
+	EXPECT_TRUE(bsk_json_bool(ev, "taken_over"));
+	/* Both interfaces are bootshake's now, no tty is left. */
+	snprintf(intf, sizeof(intf), "%s:1.0", self->emu.path);
+	EXPECT_STREQ("bootshake", bsk_intf_driver(intf, drv, sizeof(drv)));
+	snprintf(intf, sizeof(intf), "%s:1.1", self->emu.path);
+	EXPECT_STREQ("bootshake", bsk_intf_driver(intf, drv, sizeof(drv)));
+	EXPECT_NE(0, access("/sys/class/tty/ttyACM0", F_OK));
+}
+
+/* Plug the bridge and wait until cdc_acm has bound its comm interface. */
+static int plug_to_cdc_acm(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(usart) *self)
+{
+	const char *const props[] = { "DRIVER=cdc_acm", NULL };
+	int uev = bsk_uevent_open();
+	char devpath[48];
+	int ret;
+
+	if (uev < 0)
+		return -1;
+	ret = start_acm_id(self);
+	if (!ret) {
+		snprintf(devpath, sizeof(devpath), "/%s:1.0", self->emu.path);
+		ret = bsk_uevent_wait(uev, "bind", devpath, props,
+				      5000 * bsk_scale());
+		if (ret)
+			TH_LOG("cdc_acm never bound %s", devpath);
+	}
+	close(uev);
+	return ret;
+}
+
+/* new_id for a bridge that cdc_acm holds already: taken over. */
+TEST_F_TIMEOUT(usart, new_id_takes_bridge_from_cdc_acm, 120)
+{
+	json_object *ev;
+
+	ASSERT_EQ(0, reload("takeover=1"));	/* no usart_ids */
+	ASSERT_EQ(0, scale_step());
+	ASSERT_EQ(0, bsk_run("/sbin/modprobe", "cdc_acm", NULL));
+	self->acm = true;
+	bsk_mon_stop(&self->mon);
+	ASSERT_EQ(0, bsk_mon_start(&self->mon));
+	ASSERT_EQ(0, plug_to_cdc_acm(_metadata, self));
+
+	ASSERT_EQ(0, write_str(NEW_ID, ACM_NEW_ID));
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "ready,failed",
+			  3000 * bsk_scale());
+	expect_taken_over(_metadata, self, ev);
+	json_object_put(ev);
+	EXPECT_EQ(0, write_str(REMOVE_ID, ACM_NEW_ID));
+}
+
+/*
+ * usart_ids, cdc_acm registered first: cdc_acm gets the first probe of a
+ * bridge plugged later, bootshake takes it over.
+ */
+TEST_F_TIMEOUT(usart, usart_ids_win_over_cdc_acm_loaded_first, 120)
+{
+	json_object *ev;
+
+	bsk_mon_stop(&self->mon);
+	bsk_rmmod_bootshake();
+	ASSERT_EQ(0, bsk_run("/sbin/modprobe", "cdc_acm", NULL));
+	self->acm = true;
+	ASSERT_EQ(0, reload(ACM_IDS));
+	ASSERT_EQ(0, scale_step());
+	ASSERT_EQ(0, bsk_mon_start(&self->mon));
+	ASSERT_EQ(0, start_acm_id(self));
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "ready,failed",
+			  3000 * bsk_scale());
+	expect_taken_over(_metadata, self, ev);
+	json_object_put(ev);
+}
+
+/* remove_id: a bridge plugged afterwards is left alone again. */
+TEST_F_TIMEOUT(usart, remove_id_opts_out, 120)
+{
+	char ids[64] = "";
+	json_object *ev;
+	FILE *f;
+
+	ASSERT_EQ(0, reload("takeover=1"));	/* no usart_ids */
+	ASSERT_EQ(0, scale_step());
+	bsk_mon_stop(&self->mon);
+	ASSERT_EQ(0, bsk_mon_start(&self->mon));
+	ASSERT_EQ(0, write_str(NEW_ID, "0483 5740 02"));
+	f = fopen(NEW_ID, "r");
+	ASSERT_NE(NULL, f);
+	EXPECT_NE(NULL, fgets(ids, sizeof(ids), f));
+	fclose(f);
+	EXPECT_STREQ("0483 5740 02\n", ids);
+	ASSERT_EQ(0, write_str(REMOVE_ID, "0483 5740"));
+	f = fopen(NEW_ID, "r");
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(NULL, fgets(ids, sizeof(ids), f));
+	fclose(f);
+
+	ASSERT_EQ(0, start(self, NULL));
+	ev = bsk_mon_wait(&self->mon, self->emu.path, "add", NULL,
+			  1500 * bsk_scale());
+	EXPECT_EQ(NULL, ev);
+	json_object_put(ev);
 }
 
 TEST_HARNESS_MAIN

@@ -207,6 +207,8 @@ enum {
 	BOOTSHAKE_A_STM32_ALT,		/* nest, repeated, BOOTSHAKE_A_ALT_* */
 	BOOTSHAKE_A_STM32_BL_VERSION,	/* u32, USART GET_VERSION */
 	BOOTSHAKE_A_STM32_PID,		/* u32, USART GET_ID */
+	BOOTSHAKE_A_STM32_BCD_DEVICE,	/* u32, USB bcdDevice: the ROM's DFU
+					 * protocol version (0x2200 = V2.2) */
 
 	/* private: */
 	__BOOTSHAKE_A_STM32_MAX,
