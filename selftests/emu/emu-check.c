@@ -21,7 +21,8 @@
  *   rd:N=RX          read one packet within N ms, it must be RX
  *   none:MS          nothing arrives within MS ms
  *   gone:MS          within MS ms the device goes away (reads fail with
- *                    something other than a timeout)
+ *                    something other than a timeout; bytes that still
+ *                    arrive before are skipped)
  *   slc              SET_LINE_CODING 115200 8N1 is accepted
  *   glc=HEX          GET_LINE_CODING returns HEX
  *   cls[=HEX]        SET_CONTROL_LINE_STATE HEX (default 0002, RTS) is
@@ -148,6 +149,14 @@ static void claim(bool on)
 	for (i = 0; i < 2; i++)
 		ioctl(fd, on ? USBDEVFS_CLAIMINTERFACE :
 			  USBDEVFS_RELEASEINTERFACE, &i);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static int open_device(void)
@@ -298,7 +307,15 @@ static bool step(const char *a)
 		return r < 0 && errno == ETIMEDOUT;
 	}
 	if (!strncmp(a, "gone:", 5)) {
-		r = bulk(ep_in, buf, BUF_LEN, (unsigned int)atoi(a + 5));
+		long long end = now_ms() + atoi(a + 5);
+
+		/* what still arrives before the device leaves is skipped */
+		do {
+			long long left = end - now_ms();
+
+			r = bulk(ep_in, buf, BUF_LEN,
+				 (unsigned int)(left > 0 ? left : 1));
+		} while (r >= 0 && now_ms() < end);
 		return r < 0 && errno != ETIMEDOUT;
 	}
 	if (!strcmp(a, "slc")) {

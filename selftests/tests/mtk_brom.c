@@ -21,6 +21,31 @@
 
 /* Module defaults (kmod/main.c): the sync gives up after this long. */
 #define SYNC_TIMEOUT_MS	3000
+#define STEP_TIMEOUT_MS	100
+
+/*
+ * The driver's defaults (100 ms a step, 3 s a sync) are real hardware's;
+ * under TCG they are scaled like every other deadline of the tests
+ * (bsk_scale()), for the whole program, and put back at its end.
+ */
+static void deadlines_scaled(void)
+{
+	bsk_policy_restore("mtk-brom", "auto", STEP_TIMEOUT_MS * bsk_scale(),
+			   SYNC_TIMEOUT_MS * bsk_scale(), false);
+}
+
+static void deadlines_restore(void)
+{
+	bsk_policy_restore("mtk-brom", "auto", 0, 0, true);
+}
+
+static void __attribute__((constructor)) deadlines_init(void)
+{
+	if (access("/sys/module/bootshake", F_OK))
+		return;
+	deadlines_scaled();
+	atexit(deadlines_restore);
+}
 
 FIXTURE(brom) {
 	struct bsk_emu emu;
@@ -274,8 +299,8 @@ TEST_F_TIMEOUT(brom, never_answers, 120)
 	reason = bsk_json_str(ev, "reason");
 	ASSERT_NE(NULL, reason);
 	EXPECT_NE(NULL, strstr(reason, "no reply"));
-	/* Bounded: not before the deadline, not long after it. */
-	EXPECT_GE(dt, SYNC_TIMEOUT_MS);
+	/* Bounded: not before the (scaled) deadline, not long after it. */
+	EXPECT_GE(dt, SYNC_TIMEOUT_MS * bsk_scale());
 	TH_LOG("failed after %lld ms: %s", dt, reason);
 	json_object_put(ev);
 }
@@ -319,6 +344,7 @@ TEST_F(brom, rmmod_with_device_attached)
 
 	/* Load again: the device, still plugged, is handshaken again. */
 	ASSERT_EQ(0, bsk_modprobe_bootshake());
+	deadlines_scaled();	/* a fresh module has its defaults */
 	ASSERT_EQ(0, bsk_mon_start(&self->mon));
 	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "ready,failed",
 			  3000 * bsk_scale());

@@ -1033,8 +1033,14 @@ TEST_F_TIMEOUT(brom_emu, s02_s11_s14_s15_s23_device_side, 180)
 		SYNC_STEPS, "x:D4=D4", "x:10007000=10007000",
 		"x:00000001=00000001", "none:300", NULL
 	};
+	/*
+	 * 23: the device leaves right after its echo of D1.  Whether the
+	 * host still reads that echo is a race on any bus (dummy_hcd
+	 * completes a short IN request when it is queued, not when the host
+	 * takes it), so only the departure is asserted.
+	 */
 	static const char *const rd_unplug[] = {
-		SYNC_STEPS, "x:D1=D1", "gone:1000", NULL		/* 23 */
+		SYNC_STEPS, "w:D1", "gone:1000", NULL
 	};
 	static const struct {
 		const char *fault;
