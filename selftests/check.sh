@@ -37,7 +37,10 @@ TESTS=(
 	selftests/tests/mtk_brom_scenarios
 	selftests/tests/mtk_preloader
 	selftests/tests/nl_fuzz
+	selftests/tests/jobs
 )
+# dummy_hcd host/gadget pairs in the guest: jobs plugs 8 devices at once.
+DUMMY_NUM=8
 
 start=$(date +%s)
 echo "TAP version 13"
@@ -82,7 +85,7 @@ for kline in "${klines[@]}"; do
 	fi
 
 	echo "# guest: $desc kernel under qemu -accel tcg"
-	BSK_KO=$ko selftests/vm/run-vm.sh --kernel "$kline" --timeout 900 --out "$out_dir" -- \
+	BSK_KO=$ko selftests/vm/run-vm.sh --kernel "$kline" --dummy-num "$DUMMY_NUM" --timeout 900 --out "$out_dir" -- \
 		selftests/vm/guest-tests.sh "${TESTS[@]}" | tee "$out_dir/tests.log"
 	vm_rc=${PIPESTATUS[0]}
 
