@@ -19,7 +19,7 @@
 # BOOTSHAKE_JOB_OPTIONS="--grace 1" in /etc/bootshake/job.conf, and a
 # target that starts basic.target, journald and udevd.
 # In a QEMU guest booting that root (run-vm.sh --root, 8 dummy UDCs, the
-# module from the checkout or, with --root, the package's): selftests/tests/jobs-systemd-guest.sh boots
+# module from the checkout or, with --root, modprobe's: DKMS's): selftests/tests/jobs-systemd-guest.sh boots
 # systemd as PID 1 of a new PID and mount namespace, plugs 8 emulated BROMs
 # and checks that the rule and the unit started one job per device with
 # that device's identity, and that a job whose device is unplugged gets
@@ -112,12 +112,14 @@ if [ -z "$packaged" ]; then
 	cp bootshake.ko "$root$top/"
 	ko=$top/bootshake.ko
 else
-	# The packages': the DKMS-built module for the guest kernel.
+	# The packages': the DKMS-built module for the guest kernel, which
+	# the guest script loads with modprobe (BSK_KO=none).
 	abi=$(sed -n 's/.*abi=\([^ ]*\).*/\1/p' "$root/.bsk-root")
-	ko=/lib/modules/$abi/updates/dkms/bootshake.ko
+	ko=none
 	missing=
 	for f in /usr/sbin/bootshake /lib/udev/rules.d/60-bootshake-job.rules \
-		/lib/systemd/system/bootshake-job@.service "$ko"; do
+		/lib/systemd/system/bootshake-job@.service \
+		"/lib/modules/$abi/updates/dkms/bootshake.ko"; do
 		[ -f "$root$f" ] || missing="$missing $f"
 	done
 	[ -z "$missing" ] || { nok "the packages' files are in the root (missing:$missing)"; finish; }
@@ -164,7 +166,8 @@ mkdir -p "$root$top/selftests/emu" "$root$top/selftests/tests"
 cp selftests/emu/bsk-emu "$root$top/selftests/emu/"
 cp selftests/tests/jobs-systemd-guest.sh "$root$top/selftests/tests/"
 
-echo "# guest: Debian 6.1 kernel on the install root, systemd as PID 1 of a namespace, module $ko"
+echo "# guest: Debian 6.1 kernel on the install root, systemd as PID 1 of a namespace," \
+	"module ${ko/#none/the installed one (modprobe)}"
 t=$SECONDS
 BSK_JOBS_DEVICES=$NDEV BSK_KO=$ko selftests/vm/run-vm.sh --root "$root" \
 	--dummy-num "$NDEV" --timeout "${BSK_JOBS_TIMEOUT:-420}" --out "$out/vm" -- \
