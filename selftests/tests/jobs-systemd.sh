@@ -19,11 +19,14 @@
 # BOOTSHAKE_JOB_OPTIONS="--grace 1" in /etc/bootshake/job.conf, and a
 # target that starts basic.target, journald and udevd.
 # In a QEMU guest booting that root (run-vm.sh --root, 8 dummy UDCs, the
-# module from the checkout or, with --root, modprobe's: DKMS's): selftests/tests/jobs-systemd-guest.sh boots
-# systemd as PID 1 of a new PID and mount namespace, plugs 8 emulated BROMs
-# and checks that the rule and the unit started one job per device with
-# that device's identity, and that a job whose device is unplugged gets
-# SIGTERM after the grace period and is recorded (journal, unit result).
+# module from the checkout or, with --root, the one modprobe finds: the
+# DKMS-built one): selftests/tests/jobs-systemd-guest.sh boots systemd as
+# PID 1 of a new PID and mount namespace, plugs 8 emulated BROMs and checks
+# that the rule and the unit started one job per device with that device's
+# identity, that a job whose device is unplugged gets SIGTERM after the
+# grace period and is recorded (journal, unit result), and that
+# `bootshake monitor --exec --jobs 2` beside them runs 8 jobs, never more
+# than 2 at once.
 #
 # Prints TAP and ends with "N passed, N failed, N skipped"; exit 4 (skip)
 # without root.  Logs in $BSK_OUT (default a new /tmp/bsk-jobs-systemd.XXXXXX).
@@ -170,7 +173,7 @@ echo "# guest: Debian 6.1 kernel on the install root, systemd as PID 1 of a name
 	"module ${ko/#none/the installed one (modprobe)}"
 t=$SECONDS
 BSK_JOBS_DEVICES=$NDEV BSK_KO=$ko selftests/vm/run-vm.sh --root "$root" \
-	--dummy-num "$NDEV" --timeout "${BSK_JOBS_TIMEOUT:-420}" --out "$out/vm" -- \
+	--dummy-num "$NDEV" --timeout "${BSK_JOBS_TIMEOUT:-600}" --out "$out/vm" -- \
 	selftests/tests/jobs-systemd-guest.sh >"$out/guest.log" 2>&1
 vm_rc=$?
 while IFS= read -r line; do
