@@ -49,6 +49,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/bootshake
+EXAMPLESDIR ?= $(DOCDIR)/examples
 # udev, kmod and systemd never look under /usr/local: a local install goes
 # to /etc, a distribution's (PREFIX=/usr) to its /lib directories.
 ifeq ($(PREFIX),/usr)
@@ -140,7 +142,10 @@ sparse: deps-if-missing
 #   make install         module into /lib/modules/<KREL>/updates/ (depmod),
 #                        helper (SBINDIR), man page (MANDIR, when
 #                        Documentation/bootshake.8 exists), udev rules,
-#                        modprobe.d softdeps, bootshake-monitor.service
+#                        modprobe.d softdeps, bootshake-monitor.service,
+#                        the lab-automation job rule and
+#                        bootshake-job@.service, the example job
+#                        (EXAMPLESDIR/job)
 #   make uninstall       removes exactly those files (depmod again)
 #   make dkms-install    module source to /usr/src/bootshake-<version>/,
 #                        then dkms add, build and install for KREL
@@ -153,6 +158,8 @@ sparse: deps-if-missing
 # a real root, not for a staging directory.
 
 BSK_UNIT := bootshake-monitor.service
+BSK_JOB_UNIT := bootshake-job@.service
+BSK_RULES := 60-bootshake.rules 60-bootshake-job.rules
 
 install: install-module install-helper install-dist
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -175,14 +182,18 @@ install-helper: helper
 			$(DESTDIR)$(MANDIR)/man8/bootshake.8; \
 	fi
 
+# The udev rules (ModemManager; the job per device), modprobe.d, the units
+# (the helper's path filled in) and the example job for bootshake-job@.
 install-dist:
-	install -D -m 0644 dist/60-bootshake.rules \
-		$(DESTDIR)$(UDEVRULESDIR)/60-bootshake.rules
+	install -d $(DESTDIR)$(UDEVRULESDIR)
+	install -m 0644 $(addprefix dist/,$(BSK_RULES)) $(DESTDIR)$(UDEVRULESDIR)/
 	install -D -m 0644 dist/bootshake.conf $(DESTDIR)$(MODPROBEDIR)/bootshake.conf
 	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/$(BSK_UNIT).in \
-		>$(DESTDIR)$(UNITDIR)/$(BSK_UNIT)
-	chmod 0644 $(DESTDIR)$(UNITDIR)/$(BSK_UNIT)
+	for u in $(BSK_UNIT) $(BSK_JOB_UNIT); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' dist/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -D -m 0644 dist/bootshake-job.example $(DESTDIR)$(EXAMPLESDIR)/job
 
 # The DKMS source tree: what kbuild needs, and dkms.conf with the version.
 install-dkms-src:
@@ -207,10 +218,13 @@ uninstall:
 		echo "uninstall: no kernel headers, module left in place (set KREL=<release>)" >&2; \
 	fi
 	rm -f $(DESTDIR)$(SBINDIR)/bootshake $(DESTDIR)$(MANDIR)/man8/bootshake.8 \
-		$(DESTDIR)$(UDEVRULESDIR)/60-bootshake.rules \
+		$(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(BSK_RULES)) \
 		$(DESTDIR)$(MODPROBEDIR)/bootshake.conf \
-		$(DESTDIR)$(UNITDIR)/$(BSK_UNIT)
-	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(MANDIR)/man8 2>/dev/null
+		$(DESTDIR)$(UNITDIR)/$(BSK_UNIT) '$(DESTDIR)$(UNITDIR)/$(BSK_JOB_UNIT)' \
+		$(DESTDIR)$(EXAMPLESDIR)/job
+	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(EXAMPLESDIR) $(DESTDIR)$(DOCDIR) \
+		$(dir $(DESTDIR)$(DOCDIR)) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ]; then \
 		udevadm control --reload 2>/dev/null || true; \
 		[ ! -d /run/systemd/system ] || systemctl daemon-reload || true; \

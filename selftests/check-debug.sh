@@ -12,7 +12,7 @@
 #   selftests/check-debug.sh --guest PROG... (in the guest, via run-vm.sh)
 #
 # Two guest runs:
-#   1. dummy_hcd num=4: selftests/check.sh's TESTS (read at run time), then
+#   1. dummy_hcd num=8 (jobs plugs 8): selftests/check.sh's TESTS (read at run time), then
 #      fault_matrix, stress (BSK_STRESS_ROUNDS rmmod rounds, a plug storm of
 #      BSK_STORM_CYCLES cycles) and nl_fuzz (BSK_FUZZ_MESSAGES messages);
 #   2. dummy_hcd num=32: stress again with 32 devices.
@@ -148,7 +148,7 @@ run() {
 }
 
 times=()
-run suite 4 14400 "${progs[@]}"
+run suite 8 14400 "${progs[@]}"
 run stress32 32 10800 selftests/tests/stress
 
 # What a run covered, from the tests' own counts and the kernel log.

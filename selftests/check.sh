@@ -37,7 +37,13 @@ TESTS=(
 	selftests/tests/mtk_brom_scenarios
 	selftests/tests/mtk_preloader
 	selftests/tests/nl_fuzz
+	selftests/tests/jobs
 )
+# dummy_hcd host/gadget pairs in the guest: jobs plugs 8 devices at once.
+DUMMY_NUM=8
+# The guest's bound (run-vm.sh --timeout): the suite's command took up to
+# 840 s on the loaded 2-core build machine before jobs (about 45 s on a
+# quiet one, more under load) was added; 900 s was cut off there.
 
 start=$(date +%s)
 echo "TAP version 13"
@@ -86,10 +92,10 @@ for kline in "${klines[@]}"; do
 	# program is bounded by guest-tests.sh (120 s x BSK_TIME_SCALE).  The
 	# suite takes 12-15 min on the 2-core build machine with other guests
 	# running (a 7.2 run under load 10 had done 6 of 8 programs at 13 min
-	# when 900 s stopped it), so the backstop is twice that.  Six UDCs:
-	# cli's dump_interrupted_by_unplugs needs a device dump that does not
-	# fit in one part.
-	BSK_KO=$ko selftests/vm/run-vm.sh --kernel "$kline" --timeout 1800 --out "$out_dir" --dummy-num 6 -- \
+	# when 900 s stopped it), so the backstop is twice that.  Eight UDCs
+	# ($DUMMY_NUM): jobs plugs 8 devices at once, and cli's
+	# dump_interrupted_by_unplugs needs a device dump of two parts (>= 6).
+	BSK_KO=$ko selftests/vm/run-vm.sh --kernel "$kline" --dummy-num "$DUMMY_NUM" --timeout 1800 --out "$out_dir" -- \
 		selftests/vm/guest-tests.sh "${TESTS[@]}" | tee "$out_dir/tests.log"
 	vm_rc=${PIPESTATUS[0]}
 

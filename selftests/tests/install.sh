@@ -20,8 +20,12 @@
 #   5. selftests/tests/install-guest.sh: udevd autoloads bootshake for an
 #      emulated BROM, cdc_acm does not get it, ID_MM_DEVICE_IGNORE=1, the
 #      helper shows it ready, the unit's monitor logs to the journal;
+#   6. selftests/tests/jobs-systemd.sh --root <root> (on an overlay of it,
+#      its own guest): the packages' job rule and bootshake-job@.service
+#      start one job per device for 8 emulated devices, each with its own
+#      device's identity, and a device unplugged mid-job ends its job;
 # On the host again:
-#   6. dpkg -P bootshake bootshake-dkms (chroot: dkms remove runs depmod,
+#   7. dpkg -P bootshake bootshake-dkms (chroot: dkms remove runs depmod,
 #      which reads every module, minutes over 9p under TCG), and the root's
 #      file list is the one from before the install.
 #
@@ -156,19 +160,24 @@ diff "$out/files.before" "$out/files.make-install" | grep '^>' | sed 's/^> //' |
 show <"$out/make-install.added"
 want=("/lib/modules/$abi/updates/bootshake.ko" /usr/local/sbin/bootshake
 	/etc/udev/rules.d/60-bootshake.rules /etc/modprobe.d/bootshake.conf
-	/etc/systemd/system/bootshake-monitor.service)
+	/etc/systemd/system/bootshake-monitor.service
+	/etc/udev/rules.d/60-bootshake-job.rules /etc/systemd/system/bootshake-job@.service
+	/usr/local/share/doc/bootshake/examples/job)
 [ ! -f Documentation/bootshake.8 ] || want+=(/usr/local/share/man/man8/bootshake.8)
 missing=
 for f in "${want[@]}"; do
 	[ -f "$root$f" ] || missing="$missing $f"
 done
-check "make install: module, helper, man page, udev rules, modprobe.d, unit${missing:+ (missing:$missing)}" \
+check "make install: module, helper, man page, udev rules, modprobe.d, units, example job${missing:+ (missing:$missing)}" \
 	test -z "$missing"
 check "make install: depmod knows the module" \
 	grep -q "^updates/bootshake.ko:" "$root/lib/modules/$abi/modules.dep"
 check "make install: the unit's ExecStart is the installed helper" \
 	grep -qx "ExecStart=/usr/local/sbin/bootshake monitor --journal" \
 	"$root/etc/systemd/system/bootshake-monitor.service"
+check "make install: the job unit's ExecStart is the installed helper" \
+	grep -q "^ExecStart=/usr/local/sbin/bootshake monitor .*--exec \"exec /etc/bootshake/job\"" \
+	"$root/etc/systemd/system/bootshake-job@.service"
 make -s uninstall DESTDIR="$root" >"$out/make-uninstall.log" 2>&1
 rc=$?
 check "make uninstall DESTDIR=<root>" test "$rc" = 0 || show <"$out/make-uninstall.log"
@@ -213,6 +222,15 @@ in_root dkms status 2>&1 | show
 chroot_umounts
 check "bootshake-monitor.service is enabled" \
 	test -L "$root/etc/systemd/system/multi-user.target.wants/bootshake-monitor.service"
+missing=
+for f in /lib/udev/rules.d/60-bootshake-job.rules /lib/systemd/system/bootshake-job@.service \
+	/usr/share/doc/bootshake/examples/job; do
+	[ -f "$root$f" ] || missing="$missing $f"
+done
+check "bootshake installed the job rule, bootshake-job@.service and the example job${missing:+ (missing:$missing)}" \
+	test -z "$missing"
+check "the packaged job unit runs /usr/sbin/bootshake" \
+	grep -q "^ExecStart=/usr/sbin/bootshake monitor " "$root/lib/systemd/system/bootshake-job@.service"
 
 # ------------------------------------------------------------- 5. the guest
 
@@ -236,7 +254,26 @@ done <"$out/guest.log"
 grep -q '^ok - ' "$out/guest.log" || nok "the guest ran no check (run-vm.sh exit $vm_rc)"
 check "the guest run ended cleanly (run-vm.sh exit $vm_rc, $((SECONDS - t)) s)" test "$vm_rc" = 0
 
-# --------------------------------------------------------- 6. left behind
+# ------------------------------------------------ 6. a job per device
+
+# On an overlay of this root (what it changes is thrown away with it).
+echo "# jobs: selftests/tests/jobs-systemd.sh --root <this root>"
+BSK_OUT=$out/jobs selftests/tests/jobs-systemd.sh --root "$root" >"$out/jobs.log" 2>&1
+jrc=$?
+while IFS= read -r line; do
+	if [[ $line =~ ^ok\ [0-9]+\ -\ (.*) ]]; then
+		ok "jobs: ${BASH_REMATCH[1]}"
+	elif [[ $line =~ ^not\ ok\ [0-9]+\ -\ (.*) ]]; then
+		nok "jobs: ${BASH_REMATCH[1]}"
+	elif [[ $line == "#"* ]]; then
+		echo "$line"
+	elif [ -n "$line" ] && [ "$line" != "TAP version 13" ]; then
+		echo "# jobs: $line"
+	fi
+done <"$out/jobs.log"
+grep -qE '^ok [0-9]+ - ' "$out/jobs.log" || nok "jobs: the systemd jobs test ran no check (exit $jrc)"
+
+# --------------------------------------------------------- 7. left behind
 
 rm -rf "${root:?}$repo_top"
 chroot_mounts

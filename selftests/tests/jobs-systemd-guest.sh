@@ -5,7 +5,8 @@
 #
 # Runs as run-vm.sh's CMD on the install root prepared by the host half
 # (helper, 60-bootshake-job.rules, bootshake-job@.service, /etc/bootshake/job
-# and job.conf, bsk-jobs-test.target), with bootshake.ko loaded.
+# and job.conf, bsk-jobs-test.target), with bootshake.ko loaded (or
+# loaded here with modprobe when run-vm.sh had BSK_KO=none).
 #
 # systemd must be PID 1 to act on SYSTEMD_WANTS, and the guest's PID 1 is
 # run-vm.sh's init: systemd is booted as PID 1 of a new PID and mount
@@ -19,6 +20,9 @@
 # each job must get its own device's identity; a device unplugged while its
 # job runs: SIGTERM after the grace period (job.conf: --grace 1), the job's
 # trap exits 5, the journal has job-exit with device_gone, the unit failed.
+# Last, `bootshake monitor --exec --jobs 2` beside them: 8 devices plugged
+# again, never more than 2 of its jobs at once, all 8 completed with their
+# exit codes, each with its own device's identity.
 #
 # Every exec of a large binary (systemctl, journalctl) from the 9p root
 # takes seconds under TCG: the checks ask systemd and the journal once, and
@@ -83,6 +87,12 @@ trap cleanup EXIT
 
 # ------------------------------------------------------------ systemd
 
+# run-vm.sh loaded the checkout's module, or (BSK_KO=none: the packages'
+# root) the installed one is loaded as the monitor unit would.
+if [ ! -e /sys/module/bootshake ]; then
+	modprobe bootshake
+	check "modprobe bootshake: $(modinfo -F filename bootshake 2>&1)" test -e /sys/module/bootshake
+fi
 mkdir -p "$res"
 mkfifo "$tmp/never"
 stamp "booting systemd in a PID namespace"
@@ -277,6 +287,106 @@ check "journal: job-exit with device_gone, exit code 5 (the trap's), after SIGTE
 	bash -c "grep -aqx BOOTSHAKE_DEVICE_GONE=1 '$tmp/gone.export' &&
 		grep -aqx BOOTSHAKE_EXIT_CODE=5 '$tmp/gone.export' &&
 		grep -aqx BOOTSHAKE_SENT_SIGNAL=SIGTERM '$tmp/gone.export'"
+
+# ------------------------------------ the helper's limit: --jobs 2
+
+# A lab that wants a limit runs the helper (here beside udevd and the
+# units, which run their jobs for these devices too: a different job).
+# Its job records its start, environment and end under $res/mon and
+# waits for a line on a FIFO, the gate, in between: the test holds every
+# job until all devices are ready, then lets them all go.
+unlink "$res/hold.${path[0]}"
+mon=$res/mon
+mkdir -p "$mon"
+mkfifo "$mon/gate"
+exec 3<>"$mon/gate"
+cat >"$mon/job" <<'EOF2'
+#!/bin/sh
+d=${0%/*}
+echo "start $BOOTSHAKE_ID" >>"$d/log"
+export -p >"$d/env.$BOOTSHAKE_ID"
+read -r _ <"$d/gate"
+echo "end $BOOTSHAKE_ID" >>"$d/log"
+exit $((BOOTSHAKE_ID % 7))
+EOF2
+chmod 0755 "$mon/job"
+bootshake -j monitor --dump --exec "exec $mon/job" --jobs 2 \
+	>"$mon/events" 2>"$mon/stderr" &
+mpid=$!
+dumped() { [ "$(lines "$mon/events" '{"event":"dump-done"')" = 1 ]; }
+check "monitor --exec --jobs 2 started" wait_for 20 dumped
+for ((i = 0; i < ndev; i++)); do
+	plug "$i" || nok "emulator on dummy_udc.$i enumerated (--jobs 2)"
+done
+stamp "plugged $ndev devices for the helper's jobs"
+# each device's ready event, by path: then the monitor has queued all
+ev_ready() {
+	local i c=0 l
+	for ((i = 0; i < ndev; i++)); do
+		while IFS= read -r l; do
+			if [[ $l == *'"path":"'"${path[$i]}"'"'* && $l == *'"state":"ready"'* ]]; then
+				c=$((c + 1))
+				break
+			fi
+		done <"$mon/events"
+	done
+	[ "$c" = "$ndev" ]
+}
+check "the monitor saw all $ndev devices ready" wait_for 60 ev_ready
+starts_2() { [ "$(lines "$mon/log" "start ")" -ge 2 ]; }
+wait_for 20 starts_2
+held_starts=$(lines "$mon/log" "start ")
+check "with every device ready and the jobs held: 2 jobs run, $((ndev - 2)) wait ($held_starts started)" \
+	test "$held_starts" = 2
+for ((i = 0; i < ndev; i++)); do
+	echo go >&3
+done
+mon_done() { [ "$(lines "$mon/events" '{"event":"job-exit"')" -ge "$ndev" ]; }
+check "all $ndev jobs completed (job-exit)" wait_for 120 mon_done
+stamp "the helper's jobs done"
+kill "$mpid" 2>/dev/null
+wait "$mpid" 2>/dev/null
+exec 3>&-
+
+# never more than 2 at once: in the jobs' own log, and as the monitor says
+run=0 max=0 starts=0 ends=0
+while IFS= read -r l; do
+	case $l in
+	"start "*) run=$((run + 1)) starts=$((starts + 1)) ;;
+	"end "*) run=$((run - 1)) ends=$((ends + 1)) ;;
+	esac
+	[ "$run" -le "$max" ] || max=$run
+done <"$mon/log"
+mrun_max=0 exits_ok=0 idents=0
+while IFS= read -r l; do
+	if [[ $l == '{"event":"job-start"'* && $l =~ \"running\":([0-9]+) ]]; then
+		[ "${BASH_REMATCH[1]}" -le "$mrun_max" ] || mrun_max=${BASH_REMATCH[1]}
+	elif [[ $l == '{"event":"job-exit"'* && $l =~ \"id\":([0-9]+) ]]; then
+		jid=${BASH_REMATCH[1]}
+		[[ $l =~ \"exit_code\":([0-9]+) ]] && [ "${BASH_REMATCH[1]}" = $((jid % 7)) ] &&
+			exits_ok=$((exits_ok + 1))
+	fi
+done <"$mon/events"
+echo "# the helper's job log:"
+paste -sd' ' "$mon/log" | show
+check "--jobs 2: never more than 2 jobs at once (jobs' log: $starts starts, $ends ends, at most $max at once; monitor: running <= $mrun_max)" \
+	test "$starts $ends $max $mrun_max" = "$ndev $ndev 2 2"
+check "--jobs 2: each job-exit has its job's exit code ($exits_ok of $ndev)" test "$exits_ok" = "$ndev"
+for ((i = 0; i < ndev; i++)); do
+	d=$(dev_id "${path[$i]}")
+	e=$mon/env.$d
+	[ -n "$d" ] && [ -f "$e" ] || continue
+	got="$(env_get "$e" BOOTSHAKE_ID) $(env_get "$e" BOOTSHAKE_PATH) $(env_get "$e" BOOTSHAKE_HW_CODE)"
+	if [ "$got" = "$d ${path[$i]} ${hw_codes[$i]}" ]; then
+		idents=$((idents + 1))
+	else
+		echo "# device $d: want '$d ${path[$i]} ${hw_codes[$i]}', the job got '$got'"
+	fi
+done
+check "--jobs 2: each of the $ndev jobs got its own device's identity" test "$idents" = "$ndev"
+for ((i = 0; i < ndev; i++)); do
+	unplug "$i"
+done
 
 stamp "done"
 [ "$fails" = 0 ] || {

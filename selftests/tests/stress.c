@@ -3,7 +3,7 @@
  * Stress: module unload under load, and a plug storm.
  *
  * rmmod_mid_handshake: one emulated device on every dummy UDC
- *   (BSK_DUMMY_NUM: 4 in `make check`, 32 in check-debug's stress run),
+ *   (BSK_DUMMY_NUM: 8 in check-debug's suite run, 32 in check-debug's stress run),
  *   most of them answering every byte too late (delay_ms past the step
  *   deadline, sync deadline 60 s at insmod) so that they are mid-sync, the
  *   others slow but in step; a raw netlink monitor, the helper's
