@@ -8,6 +8,7 @@
 #   make check KLINE=7.2 the same on another kernel line (6.1 6.12 7.2);
 #                        KVER=7.2 says the same (a line name as KVER)
 #   make check-matrix    the suite on every line in KLINES
+#   make check-all       what CI runs: check-matrix, then check-install
 #   make check-debug     the suite, fault matrix, stress and fuzzing under a
 #                        debug kernel (KASAN, lockdep, kmemleak)
 #   make kernels         fetch the lines' kernels, build the module for each
@@ -100,6 +101,10 @@ check-debug: deps-if-missing
 	$(MAKE) helper selftests
 	selftests/check-debug.sh
 .PHONY: check-debug
+
+# Everything CI runs (.ci/run): check-matrix, then check-install.
+check-all: deps-if-missing
+	selftests/check-all.sh
 
 check-matrix: deps-if-missing
 	$(MAKE) all
@@ -274,7 +279,7 @@ clean:
 	$(MAKE) -C user clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module helper selftests deps deps-if-missing check check-matrix \
+.PHONY: all module helper selftests deps deps-if-missing check check-all check-matrix \
 	kernels demo \
 	checkpatch sparse install install-module install-helper install-dist \
 	install-dkms-src uninstall dkms-install dkms-uninstall deb check-install \
