@@ -18,7 +18,7 @@
  *   reply, trailing garbage, the reply twice, bulk IN stalled, the cable
  *   pulled and plugged again 20..320 ms later (re-enumeration).
  *
- * The level (per mille of transfers that get chaos: 0, 20, 100, 300 or
+ * The level (per mille of transfers that get chaos: 0, 50, 200, 500 or
  * 1000) changes every 1..48 transfers, so some handshakes meet a clean
  * device, most a device that is wrong now and then, some pure noise.
  * ep0 class requests are ACKed, IN ones get random bytes; one in 50 is
@@ -218,7 +218,7 @@ static int chaos_reply(struct emu_ctx *ctx, struct chaos *c, uint8_t *r,
 
 static int chaos_serve(struct emu_ctx *ctx)
 {
-	static const unsigned int levels[] = { 0, 20, 100, 300, 1000 };
+	static const unsigned int levels[] = { 0, 50, 200, 500, 1000 };
 	struct chaos *c = chaos(ctx);
 	uint8_t in[512], r[512 * 4 + 64];
 	int n, err;
