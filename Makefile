@@ -95,8 +95,9 @@ check: deps-if-missing
 	$(MAKE) all
 	selftests/check.sh --kernel $(KLINE)
 
-# The suite + fault matrix + stress + netlink fuzzer under a KASAN/lockdep/
-# kmemleak kernel built from linux-source-6.1 (cached: scripts/debug-kernel.sh).
+# The suite + fault matrix + stress + chaos devices + netlink fuzzer under a
+# KASAN/lockdep/kmemleak kernel built from linux-source-6.1 (cached:
+# scripts/debug-kernel.sh).  Hours, not minutes: see README.md.
 check-debug: deps-if-missing
 	$(MAKE) helper selftests
 	selftests/check-debug.sh

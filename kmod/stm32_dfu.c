@@ -205,10 +205,30 @@ static int stm32_dfu_sleep(struct stm32_dfu_run *r, unsigned int ms)
 	return stm32_dfu_gone(r->bdev) ? -ENODEV : 0;
 }
 
-/* A transfer error that means the device left: disconnect does the rest. */
-static bool stm32_dfu_vanished(struct bsk_dev *bdev, int ret)
+/*
+ * A transfer error that means the device left: disconnect does the rest.
+ * -EPROTO, -EILSEQ and -ETIME are also what the host controller reports
+ * for a transfer cut by an unplug, before the hub has noticed the port
+ * change and disconnected us (dummy_hcd: -EPROTO; usbhid's hid_io_error()
+ * reads them the same way).  For those the disconnect gets one step
+ * deadline to arrive, in short sleeps, so that an unplugged device is
+ * reported gone and not failed; a device still there after that had a
+ * real transfer error.
+ */
+static bool stm32_dfu_vanished(struct stm32_dfu_run *r, int ret)
 {
-	return ret == -ENODEV || ret == -ESHUTDOWN || stm32_dfu_gone(bdev);
+	struct bsk_dev *bdev = r->bdev;
+	unsigned long end, slice;
+
+	if (ret == -ENODEV || ret == -ESHUTDOWN || stm32_dfu_gone(bdev))
+		return true;
+	if (ret != -EPROTO && ret != -EILSEQ && ret != -ETIME)
+		return false;
+	end = jiffies + msecs_to_jiffies(bdev->step_ms);
+	slice = msecs_to_jiffies(STM32_DFU_SLICE_MS);
+	while (time_before(jiffies, end) && !stm32_dfu_gone(bdev))
+		schedule_timeout_uninterruptible(min(end - jiffies, slice));
+	return stm32_dfu_gone(bdev);
 }
 
 /**
@@ -447,7 +467,7 @@ static int stm32_dfu_read_layout(struct stm32_dfu_run *r,
 		ret = stm32_dfu_string(r, host->desc.iInterface, alt->name,
 				       sizeof(alt->name));
 		if (ret) {
-			if (stm32_dfu_vanished(r->bdev, ret))
+			if (stm32_dfu_vanished(r, ret))
 				return -ENODEV;
 			bsk_tr_note(r->bdev->tr, "alt %u: no string",
 				    alt->number);
@@ -587,7 +607,7 @@ static int stm32_dfu_io_fail(struct stm32_dfu_run *r, int ret,
 {
 	struct bsk_dev *bdev = r->bdev;
 
-	if (stm32_dfu_vanished(bdev, ret))
+	if (stm32_dfu_vanished(r, ret))
 		return -ENODEV;
 	switch (ret) {
 	case -EPIPE:
@@ -657,7 +677,7 @@ static int stm32_dfu_to_idle(struct stm32_dfu_run *r)
 		ret = stm32_dfu_getstatus(r, &s);
 		if (ret == -EPIPE || ret == -EMSGSIZE || ret == -ETIMEDOUT) {
 			/* L4 stalls GETSTATUS while busy; NAKs while busy */
-			if (stm32_dfu_vanished(bdev, ret))
+			if (stm32_dfu_vanished(r, ret))
 				return -ENODEV;
 			if (++bad > STM32_DFU_MAX_BAD)
 				return stm32_dfu_io_fail(r, ret, "GETSTATUS");
@@ -782,7 +802,7 @@ static int stm32_dfu_get_commands(struct stm32_dfu_run *r)
 		len = r->id.transfer_size;
 	ret = stm32_dfu_class(r, true, DFU_REQ_UPLOAD, 0, len);
 	if (ret < 0) {
-		if (stm32_dfu_vanished(r->bdev, ret))
+		if (stm32_dfu_vanished(r, ret))
 			return -ENODEV;
 		bsk_tr_note(r->bdev->tr, "no command list");
 	} else {

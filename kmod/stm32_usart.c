@@ -390,6 +390,32 @@ static int stm32_usart_get_id(struct stm32_usart_run *r)
 	return 0;
 }
 
+/*
+ * The identity readout failed with @ret: report why.  A stall (EPIPE) is
+ * the bridge's bulk IN endpoint halted, not a silent bootloader.
+ */
+static void stm32_usart_ident_fail(struct bsk_dev *bdev, int ret)
+{
+	switch (ret) {
+	case -ENODEV:
+		break;		/* disconnect reports it */
+	case -EPROTO:
+		bsk_dev_fail(bdev, ret, "protocol", "GET: NACK or malformed reply");
+		break;
+	case -ETIMEDOUT:
+		bsk_dev_fail(bdev, ret, "timeout", "GET: no reply");
+		break;
+	case -EPIPE:
+		bsk_dev_fail(bdev, ret, "stall",
+			     "bulk in endpoint stalled during the identity readout");
+		break;
+	default:
+		bsk_dev_fail(bdev, ret, "usb-error",
+			     "USB error %d during the identity readout", ret);
+		break;
+	}
+}
+
 struct stm32_usart_ready {
 	u64 ident_us;
 	const struct bsk_stm32_status *id;
@@ -437,19 +463,18 @@ static void stm32_usart_handshake(struct bsk_dev *bdev)
 	 * add to it and may be refused (NACK) without failing.
 	 */
 	ret = stm32_usart_get(&r);
+	if (!ret) {
+		ret = stm32_usart_get_version(&r);
+		if (ret != -ENODEV && ret != -EPIPE)
+			ret = stm32_usart_get_id(&r);
+		/* only a stall of the bridge fails the optional two */
+		if (ret != -ENODEV && ret != -EPIPE)
+			ret = 0;
+	}
 	if (ret) {
-		if (ret != -ENODEV)
-			bsk_dev_fail(bdev, ret, ret == -EPROTO ? "protocol" :
-				     "timeout",
-				     "GET: %s", ret == -EPROTO ?
-				     "NACK or malformed reply" : "no reply");
+		stm32_usart_ident_fail(bdev, ret);
 		goto out;
 	}
-	ret = stm32_usart_get_version(&r);
-	if (ret != -ENODEV)
-		ret = stm32_usart_get_id(&r);
-	if (ret == -ENODEV)
-		goto out;
 
 	bsk_tr_note(bdev->tr, "identity done");
 	ready.ident_us = bsk_dev_elapsed_us(bdev);

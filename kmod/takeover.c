@@ -82,17 +82,23 @@ static bool bsk_takeover_match(struct usb_interface *intf)
 
 /*
  * Called for each USB device from usb_for_each_dev() (process context,
- * may sleep): only collect the interfaces that match our tables while a
- * foreign driver holds part of their device.
+ * may sleep): collect the interfaces that match our tables while a
+ * foreign driver holds part of their device.  bus_for_each_dev() pins
+ * @udev, not its configuration: usb_disconnect() frees the interfaces
+ * (usb_disable_device()) under the device lock, so they are looked at
+ * only under that lock.  Without it KASAN saw a use-after-free here in a
+ * plug storm.
  */
 static int bsk_takeover_collect(struct usb_device *udev, void *data)
 {
 	struct bsk_takeover_scan *scan = data;
-	struct usb_host_config *config = udev->actconfig;
+	struct usb_host_config *config;
 	unsigned int i;
 
+	usb_lock_device(udev);
+	config = udev->actconfig;
 	if (!config || !bsk_has_foreign(config))
-		return 0;
+		goto out;
 
 	for (i = 0; i < config->desc.bNumInterfaces; i++) {
 		struct usb_interface *intf = config->interface[i];
@@ -101,11 +107,13 @@ static int bsk_takeover_collect(struct usb_device *udev, void *data)
 		    READ_ONCE(intf->dev.driver) == &bsk_usb_driver.driver)
 			continue;
 		if (scan->n == BSK_TAKEOVER_MAX)
-			return 0;
+			break;
 		/* The interface does not pin its parent: hold both. */
 		usb_get_dev(udev);
 		scan->intfs[scan->n++] = usb_get_intf(intf);
 	}
+out:
+	usb_unlock_device(udev);
 	return 0;
 }
 

@@ -52,6 +52,7 @@ static const struct emu_personality *const personalities[] = {
 	&emu_stm32_dfu,
 	&emu_stm32_usart,
 	&emu_mtk_preloader,
+	&emu_chaos,
 };
 
 struct emu_tx {
@@ -859,6 +860,29 @@ static void halt_in(struct emu_ctx *ctx)
 		emu_log(ctx, "fault stall ok");
 	else
 		emu_log(ctx, "error stall %d", n < 0 ? -errno : 0);
+}
+
+/* Halt bulk IN now (after what is queued); the host sees EPIPE. */
+void emu_stall_in(struct emu_ctx *ctx)
+{
+	if (emu_flush(ctx))
+		return;
+	emu_log(ctx, "stall-in");
+	halt_in(ctx);
+}
+
+/*
+ * One bulk IN packet of @len bytes (0: a zero-length packet, at most the
+ * packet size), after what is queued, bypassing the fault engine.
+ */
+int emu_write_packet(struct emu_ctx *ctx, const void *buf, size_t len)
+{
+	size_t mps = ctx->mps ? ctx->mps : 64;
+	int err = emu_flush(ctx);
+
+	if (err)
+		return err;
+	return tx_packet(ctx, buf, len < mps ? len : mps);
 }
 
 /*

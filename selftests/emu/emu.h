@@ -150,6 +150,10 @@ void emu_unplug(struct emu_ctx *ctx);
  */
 int emu_reenumerate(struct emu_ctx *ctx, const struct emu_ident *id,
 		    int gap_ms);
+/* Halt bulk IN now (logs "stall-in"); the host sees EPIPE until it clears it. */
+void emu_stall_in(struct emu_ctx *ctx);
+/* One bulk IN packet (len 0: a ZLP), bypassing the fault engine. */
+int emu_write_packet(struct emu_ctx *ctx, const void *buf, size_t len);
 /* Is the device plugged in (UDC bound)? */
 bool emu_plugged(struct emu_ctx *ctx);
 
@@ -168,5 +172,6 @@ extern const struct emu_personality emu_mtk_brom;
 extern const struct emu_personality emu_stm32_dfu;	/* gadgetfs */
 extern const struct emu_personality emu_stm32_usart;
 extern const struct emu_personality emu_mtk_preloader;
+extern const struct emu_personality emu_chaos;	/* seeded nonsense */
 
 #endif /* BSK_EMU_H */

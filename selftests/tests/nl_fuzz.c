@@ -1298,7 +1298,7 @@ FIXTURE_SETUP(nlfuzz)
 	ASSERT_EQ(0, save_policies(&self->policies)) {
 		TH_LOG("the bootshake family does not answer");
 	}
-	TH_LOG("seed %" PRIu64 " (BSK_FUZZ_SEED=%" PRIu64 " reproduces), %ld messages per run",
+	TH_LOG("seed %" PRIu64 " (BSK_FUZZ_SEED=%" PRIu64 " reproduces), %ld messages: half as root, half as nobody",
 	       self->seed, self->seed, self->messages);
 }
 
