@@ -29,7 +29,9 @@ done
 
 src_dir=$CACHE/src/$SRC_PKG
 src_ok=false
-[ -f "$src_dir/.bsk-extracted" ] && src_ok=true
+# The stamp names what an unpacking holds: bump it when that changes.
+stamp=$src_dir/.bsk-extracted-2
+[ -f "$stamp" ] && src_ok=true
 
 if [ "${1:-}" = --check ]; then
 	[ ${#missing[@]} -eq 0 ] && $src_ok && exit 0
@@ -58,7 +60,12 @@ if ! $src_ok; then
 	mkdir -p "$CACHE/src"
 	tar -C "$CACHE/src" -xf /usr/src/$SRC_PKG.tar.xz \
 		"$SRC_PKG/include" "$SRC_PKG/scripts" \
+		"$SRC_PKG/COPYING" "$SRC_PKG/CREDITS" "$SRC_PKG/Kbuild" \
+		"$SRC_PKG/MAINTAINERS" "$SRC_PKG/Makefile" "$SRC_PKG/README" \
 		"$SRC_PKG/tools/testing/selftests/kselftest_harness.h" \
 		"$SRC_PKG/tools/testing/selftests/kselftest.h"
-	touch "$src_dir/.bsk-extracted"
+	# checkpatch.pl --root wants a kernel tree's top level (its
+	# top_of_kernel_tree()); the directories it only tests for exist.
+	mkdir -p "$src_dir"/{Documentation,arch,drivers,fs,init,ipc,kernel,lib}
+	touch "$stamp"
 fi
