@@ -33,6 +33,11 @@
  *   sleep:MS
  *
  * Prints one "ok"/"not ok" line per step; exit 0 when all passed.
+ *
+ * Waits for something to happen (every transfer's timeout, rd:'s and
+ * gone:'s MS) are multiplied by BSK_TIME_SCALE, the test bed's one
+ * deadline factor (Documentation/testing.rst); none:'s and sleep:'s MS
+ * are the device's timing under test and are taken as they are.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -53,6 +58,7 @@
 
 static char sysdir[300];
 static int fd = -1;
+static unsigned int scale = 1;
 static unsigned int ep_in, ep_out;
 
 static int read_attr(const char *attr, char *buf, size_t len)
@@ -121,6 +127,17 @@ static void hex_print(const unsigned char *b, int n)
 static int bulk(unsigned int ep, void *buf, unsigned int len, unsigned int ms)
 {
 	struct usbdevfs_bulktransfer b = {
+		.ep = ep, .len = len, .timeout = ms * scale, .data = buf,
+	};
+
+	return ioctl(fd, USBDEVFS_BULK, &b);
+}
+
+/* a timeout that is already scaled, or must not be */
+static int bulk_unscaled(unsigned int ep, void *buf, unsigned int len,
+			 unsigned int ms)
+{
+	struct usbdevfs_bulktransfer b = {
 		.ep = ep, .len = len, .timeout = ms, .data = buf,
 	};
 
@@ -135,7 +152,7 @@ static int control(int type, int req, int val, void *data, int len)
 		.wValue = (unsigned short)val,
 		.wIndex = 0,
 		.wLength = (unsigned short)len,
-		.timeout = IO_TIMEOUT,
+		.timeout = IO_TIMEOUT * scale,
 		.data = data,
 	};
 
@@ -171,7 +188,7 @@ static int open_device(void)
 	snprintf(node, sizeof(node), "/dev/bus/usb/%03d/%03d", atoi(bus),
 		 atoi(dev));
 	for (i = 0; (fd = open(node, O_RDWR)) < 0; i++) {
-		if (i == 50)
+		if (i == 50 * (int)scale)
 			return -errno;
 		usleep(20000);
 	}
@@ -298,7 +315,8 @@ static bool step(const char *a)
 	if (!strncmp(a, "rd:", 3))
 		return step_read(a + 3);
 	if (!strncmp(a, "none:", 5)) {
-		r = bulk(ep_in, buf, BUF_LEN, (unsigned int)atoi(a + 5));
+		r = bulk_unscaled(ep_in, buf, BUF_LEN,
+				  (unsigned int)atoi(a + 5));
 		if (r >= 0) {
 			printf("# got ");
 			hex_print(buf, r);
@@ -307,14 +325,14 @@ static bool step(const char *a)
 		return r < 0 && errno == ETIMEDOUT;
 	}
 	if (!strncmp(a, "gone:", 5)) {
-		long long end = now_ms() + atoi(a + 5);
+		long long end = now_ms() + (long long)atoi(a + 5) * scale;
 
 		/* what still arrives before the device leaves is skipped */
 		do {
 			long long left = end - now_ms();
 
-			r = bulk(ep_in, buf, BUF_LEN,
-				 (unsigned int)(left > 0 ? left : 1));
+			r = bulk_unscaled(ep_in, buf, BUF_LEN,
+					  (unsigned int)(left > 0 ? left : 1));
 		} while (r >= 0 && now_ms() < end);
 		return r < 0 && errno != ETIMEDOUT;
 	}
@@ -365,15 +383,19 @@ static bool step(const char *a)
 
 int main(int argc, char **argv)
 {
+	const char *env = getenv("BSK_TIME_SCALE");
 	unsigned int vid, pid;
 	int i, err, fails = 0;
+
+	if (env && atoi(env) > 0)
+		scale = (unsigned int)atoi(env);
 
 	if (argc < 2 || sscanf(argv[1], "%x:%x", &vid, &pid) != 2) {
 		fprintf(stderr, "usage: emu-check VID:PID STEP...\n");
 		return 2;
 	}
 	for (i = 0; !find_device(vid, pid); i++) {
-		if (i == 100) {
+		if (i == 100 * (int)scale) {
 			printf("not ok no device %04x:%04x\n", vid, pid);
 			return 1;
 		}

@@ -931,8 +931,15 @@ TEST_F_TIMEOUT(pl_emu, s03_s04_s05_s06_s08_s09_s12_device_side, 180)
 		"x:0A=F5", "x:50=AF", "x:05=FA",
 		"x:FE=03", "x:FF=FF", "x:FB=FB0000000700000000", NULL
 	};
-	static const char *const late[] = {		/* 3, variant */
-		"w:A0", "sleep:700", "w:A0", "none:100", "x:A0=5F", NULL
+	/*
+	 * 3, variant: the second A0 comes after the sync window.  Window
+	 * and gap are scaled together (300 and 700 ms at scale 1): with the
+	 * real, unscaled 300 ms a loaded TCG guest can take longer than
+	 * the window between the swallowed A0 and the next step's A0 too.
+	 */
+	char late_gap[32], late_window[40];
+	const char *const late[] = {
+		"w:A0", late_gap, "w:A0", "none:100", "x:A0=5F", NULL
 	};
 	static const char *const one_packet[] = {	/* 4 */
 		"w:A0A0", "none:100", "x:A0=5F", NULL
@@ -969,14 +976,14 @@ TEST_F_TIMEOUT(pl_emu, s03_s04_s05_s06_s08_s09_s12_device_side, 180)
 	 * window, except where the window itself is the point.
 	 */
 	static const char *const wide = "sync_window_ms=5000";
-	static const struct {
+	const struct {
 		const char *f1, *f2;
 		const char *const *steps;
 		const char *log;
 	} runs[] = {
 		{ wide, NULL, swallow, "sync-done" },
-		/* the real 300 ms; the second A0 comes after 700 */
-		{ "sync_window_ms=300", NULL, late, "sync-timeout at index 0" },
+		/* the second A0 comes after the window */
+		{ late_window, NULL, late, "sync-timeout at index 0" },
 		{ wide, NULL, one_packet, "rest of the transfer ignored" },
 		{ NULL, NULL, ready, "line-coding 115200" },
 		{ wide, "tolerant", tolerant, "tolerant a0 at index 2" },
@@ -986,6 +993,9 @@ TEST_F_TIMEOUT(pl_emu, s03_s04_s05_s06_s08_s09_s12_device_side, 180)
 	};
 	size_t i;
 
+	snprintf(late_gap, sizeof(late_gap), "sleep:%d", 700 * bsk_scale());
+	snprintf(late_window, sizeof(late_window), "sync_window_ms=%d",
+		 300 * bsk_scale());
 	self->s.dirty |= DIRTY_PL;
 	ASSERT_EQ(0, bsk_cli("policy", "mtk-preloader", "off", NULL));
 	for (i = 0; i < ARRAY_SIZE(runs); i++) {
