@@ -32,7 +32,10 @@
  *   reset            USB port reset
  *   sleep:MS
  *
- * Prints one "ok"/"not ok" line per step; exit 0 when all passed.
+ * Prints one "# ok STEP" / "# not ok STEP" line per step, and what went
+ * wrong as "# ..." lines: diagnostics, so that its output can stand inside
+ * a test's KTAP output without posing as test results.  Exit 0 when all
+ * steps passed.
  *
  * Waits for something to happen (every transfer's timeout, rd:'s and
  * gone:'s MS) are multiplied by BSK_TIME_SCALE, the test bed's one
@@ -396,20 +399,20 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; !find_device(vid, pid); i++) {
 		if (i == 100 * (int)scale) {
-			printf("not ok no device %04x:%04x\n", vid, pid);
+			printf("# not ok no device %04x:%04x\n", vid, pid);
 			return 1;
 		}
 		usleep(50000);
 	}
 	err = open_device();
 	if (err) {
-		printf("not ok open %s: %s\n", sysdir, strerror(-err));
+		printf("# not ok open %s: %s\n", sysdir, strerror(-err));
 		return 1;
 	}
 	for (i = 2; i < argc; i++) {
 		bool ok = step(argv[i]);
 
-		printf("%s %s\n", ok ? "ok" : "not ok", argv[i]);
+		printf("# %s %s\n", ok ? "ok" : "not ok", argv[i]);
 		fails += !ok;
 	}
 	close(fd);
