@@ -241,6 +241,25 @@ bool bsk_pipe_is_dead(struct bsk_pipe *p)
 	return dead;
 }
 
+/*
+ * -EPROTO, -EILSEQ and -ETIME are also what a host controller reports for
+ * a transfer cut by an unplug, before the hub has seen the port change and
+ * disconnected us (dummy_hcd: -EPROTO; usbhid's hid_io_error() and
+ * cdc-acm's read callback treat them as possibly transient too).  Give the
+ * disconnect up to @timeout_ms to arrive, so that an unplugged device
+ * reads as gone (-ENODEV) and not as a transfer error.  A device still
+ * there afterwards had a real one: @err is returned.
+ */
+static int bsk_pipe_settle(struct bsk_pipe *p, int err,
+			   unsigned int timeout_ms)
+{
+	if (err != -EPROTO && err != -EILSEQ && err != -ETIME)
+		return err;
+	wait_event_timeout(p->wait, READ_ONCE(p->dead),
+			   msecs_to_jiffies(timeout_ms));
+	return READ_ONCE(p->dead) ? -ENODEV : err;
+}
+
 /**
  * bsk_pipe_write() - write bytes to the bulk OUT endpoint
  * @p: the pipe
@@ -249,7 +268,9 @@ bool bsk_pipe_is_dead(struct bsk_pipe *p)
  * @timeout_ms: deadline for the transfer
  *
  * Sleeps until the transfer completed, the deadline passed (the URB is
- * then killed) or the device went away.  Only one writer at a time.
+ * then killed) or the device went away.  A transfer error that an unplug
+ * also causes waits up to @timeout_ms more for the disconnect (see
+ * bsk_pipe_settle()).  Only one writer at a time.
  *
  * Return: 0, -ETIMEDOUT, -ENODEV once disconnected, or the URB's status.
  */
@@ -295,7 +316,7 @@ int bsk_pipe_write(struct bsk_pipe *p, const u8 *buf, size_t len,
 	case -ESHUTDOWN:
 		return -ENODEV;
 	default:
-		return p->out_status;
+		return bsk_pipe_settle(p, p->out_status, timeout_ms);
 	}
 }
 
