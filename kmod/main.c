@@ -194,6 +194,15 @@ struct usb_driver bsk_usb_driver = {
 	.id_table = bsk_ids,
 	.dev_groups = bsk_dev_groups,
 	.disable_hub_initiated_lpm = 1,
+	/*
+	 * Without it usbcore disables the interface's endpoints before
+	 * calling disconnect() on rmmod, release or a sysfs unbind, and a
+	 * handshake still running then gets -ENOENT from usb_submit_urb()
+	 * (the endpoint is gone) and reports a USB error for a device that
+	 * is merely being unbound.  disconnect() stops the pipe and cancels
+	 * the work itself, so nothing of ours is in flight when it returns.
+	 */
+	.soft_unbind = 1,
 	/* usbcore's new_id and remove_id replaced by the ones above */
 	.no_dynamic_id = 1,
 	.driver.groups = bsk_drv_groups,
