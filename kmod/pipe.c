@@ -242,10 +242,7 @@ bool bsk_pipe_is_dead(struct bsk_pipe *p)
 }
 
 /*
- * -EPROTO, -EILSEQ and -ETIME are also what a host controller reports for
- * a transfer cut by an unplug, before the hub has seen the port change and
- * disconnected us (dummy_hcd: -EPROTO; usbhid's hid_io_error() and
- * cdc-acm's read callback treat them as possibly transient too).  Give the
+ * An error an unplug also causes (bsk_usb_err_may_be_unplug()): give the
  * disconnect up to @timeout_ms to arrive, so that an unplugged device
  * reads as gone (-ENODEV) and not as a transfer error.  A device still
  * there afterwards had a real one: @err is returned.
@@ -253,7 +250,7 @@ bool bsk_pipe_is_dead(struct bsk_pipe *p)
 static int bsk_pipe_settle(struct bsk_pipe *p, int err,
 			   unsigned int timeout_ms)
 {
-	if (err != -EPROTO && err != -EILSEQ && err != -ETIME)
+	if (!bsk_usb_err_may_be_unplug(err))
 		return err;
 	wait_event_timeout(p->wait, READ_ONCE(p->dead),
 			   msecs_to_jiffies(timeout_ms));

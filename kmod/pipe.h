@@ -61,6 +61,24 @@ struct bsk_pipe {
 	struct bsk_transcript *tr;
 };
 
+/**
+ * bsk_usb_err_may_be_unplug() - could this transfer error be an unplug?
+ * @err: a URB status or transfer result
+ *
+ * -EPROTO, -EILSEQ and -ETIME are also what a host controller reports for
+ * a transfer cut by an unplug, before the hub has seen the port change and
+ * disconnected us (dummy_hcd: -EPROTO; usbhid's hid_io_error() and
+ * cdc-acm's read callback treat them as possibly transient too).  A caller
+ * gives the disconnect a bounded time to arrive before it believes one, so
+ * that an unplugged device is reported gone and not failed.
+ *
+ * Return: true for those three errors.
+ */
+static inline bool bsk_usb_err_may_be_unplug(int err)
+{
+	return err == -EPROTO || err == -EILSEQ || err == -ETIME;
+}
+
 int bsk_pipe_init(struct bsk_pipe *p, struct usb_device *udev,
 		  const struct usb_endpoint_descriptor *in,
 		  const struct usb_endpoint_descriptor *out,

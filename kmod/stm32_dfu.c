@@ -207,13 +207,10 @@ static int stm32_dfu_sleep(struct stm32_dfu_run *r, unsigned int ms)
 
 /*
  * A transfer error that means the device left: disconnect does the rest.
- * -EPROTO, -EILSEQ and -ETIME are also what the host controller reports
- * for a transfer cut by an unplug, before the hub has noticed the port
- * change and disconnected us (dummy_hcd: -EPROTO; usbhid's hid_io_error()
- * reads them the same way).  For those the disconnect gets one step
- * deadline to arrive, in short sleeps, so that an unplugged device is
- * reported gone and not failed; a device still there after that had a
- * real transfer error.
+ * For one an unplug also causes (bsk_usb_err_may_be_unplug()) the
+ * disconnect gets one step deadline to arrive, in short sleeps, so that an
+ * unplugged device is reported gone and not failed; a device still there
+ * after that had a real transfer error.
  */
 static bool stm32_dfu_vanished(struct stm32_dfu_run *r, int ret)
 {
@@ -222,7 +219,7 @@ static bool stm32_dfu_vanished(struct stm32_dfu_run *r, int ret)
 
 	if (ret == -ENODEV || ret == -ESHUTDOWN || stm32_dfu_gone(bdev))
 		return true;
-	if (ret != -EPROTO && ret != -EILSEQ && ret != -ETIME)
+	if (!bsk_usb_err_may_be_unplug(ret))
 		return false;
 	end = jiffies + msecs_to_jiffies(bdev->step_ms);
 	slice = msecs_to_jiffies(STM32_DFU_SLICE_MS);
