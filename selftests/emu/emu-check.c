@@ -127,15 +127,6 @@ static void hex_print(const unsigned char *b, int n)
 		printf("%02x", b[i]);
 }
 
-static int bulk(unsigned int ep, void *buf, unsigned int len, unsigned int ms)
-{
-	struct usbdevfs_bulktransfer b = {
-		.ep = ep, .len = len, .timeout = ms * scale, .data = buf,
-	};
-
-	return ioctl(fd, USBDEVFS_BULK, &b);
-}
-
 /* a timeout that is already scaled, or must not be */
 static int bulk_unscaled(unsigned int ep, void *buf, unsigned int len,
 			 unsigned int ms)
@@ -145,6 +136,11 @@ static int bulk_unscaled(unsigned int ep, void *buf, unsigned int len,
 	};
 
 	return ioctl(fd, USBDEVFS_BULK, &b);
+}
+
+static int bulk(unsigned int ep, void *buf, unsigned int len, unsigned int ms)
+{
+	return bulk_unscaled(ep, buf, len, ms * scale);
 }
 
 static int control(int type, int req, int val, void *data, int len)
