@@ -124,6 +124,16 @@ static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
 	if (bdev->kind->fill && bdev->kind->fill(skb, bdev, &st))
 		goto nla_put_failure;
 
+	/*
+	 * Notifications are built in the thread that made the change, right
+	 * after it: their send time is the change's time, which a listener
+	 * that reads late (a loaded lab machine) cannot reconstruct.
+	 */
+	if (cmd != BOOTSHAKE_CMD_DEV_GET &&
+	    nla_put_u64_64bit(skb, BOOTSHAKE_A_DEV_EVENT_NS, ktime_get_real_ns(),
+			      BOOTSHAKE_A_DEV_PAD))
+		goto nla_put_failure;
+
 	genlmsg_end(skb, hdr);
 	return 0;
 

@@ -153,7 +153,7 @@ def main():
     bad = []
     prefix = spec['operations']['name-prefix']
     for op in spec['operations']['list']:
-        if 'notify' in op:
+        if 'notify' in op or 'event' in op:
             continue
         cmd = cname(prefix, op['name'])
         kop = ops.get(cmd)

@@ -40,6 +40,7 @@ static const struct nla_policy dev_policy[BOOTSHAKE_A_DEV_MAX + 1] = {
 	[BOOTSHAKE_A_DEV_ERROR_CODE]	= { .type = NLA_STRING },
 	[BOOTSHAKE_A_DEV_GARBAGE]	= { .type = NLA_U32, .maxlen = 4 },
 	[BOOTSHAKE_A_DEV_STM32]		= { .type = NLA_NESTED },
+	[BOOTSHAKE_A_DEV_EVENT_NS]	= { .type = NLA_U64, .maxlen = 8 },
 };
 
 /*
@@ -612,6 +613,9 @@ int bs_dev_parse(const struct nlmsghdr *nlh, struct bs_dev *dev,
 			break;
 		case BOOTSHAKE_A_DEV_GARBAGE:
 			dev->garbage = nla_get_u32(a);
+			break;
+		case BOOTSHAKE_A_DEV_EVENT_NS:
+			dev->event_ns = nla_get_u64(a);
 			break;
 		case BOOTSHAKE_A_DEV_FLAGS:
 			dev->flags = nla_get_u32(a);

@@ -105,6 +105,7 @@ struct bs_dev {
 	uint32_t	busnum;
 	uint32_t	devnum;
 	uint32_t	attempts;
+	uint64_t	event_ns;	/* notification's kernel send time */
 
 	struct bs_mtk	mtk;
 	struct bs_stm32	stm32;

@@ -52,8 +52,9 @@ static const struct cmd cmds[] = {
 		.handler = cmd_monitor,
 		.help	 = "Print device events as they happen.\n"
 			   "One line per event (add, change, remove) with a UTC\n"
-			   "timestamp. JSON: one compact device object per\n"
-			   "line plus \"event\", \"timestamp\" and \"time_ns\".\n"
+			   "timestamp (when the kernel sent it). JSON: one\n"
+			   "compact device object per line plus \"event\",\n"
+			   "\"timestamp\", \"time_ns\" and \"read_ns\" (when read).\n"
 			   "  --dump          first print the current devices as\n"
 			   "                  \"exists\" events, then a \"dump-done\" line\n"
 			   "                  (subscribes first, so nothing is missed\n"

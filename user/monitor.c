@@ -111,9 +111,11 @@ static const char *event_name(uint8_t cmd)
 
 static int mon_ntf(const struct nlmsghdr *nlh, void *arg)
 {
+	struct bs_field read = { .key = "read_ns", .type = BS_FIELD_INT };
 	struct mon *m = arg;
 	const struct genlmsghdr *g;
 	struct timespec ts;
+	size_t nread = 0;
 	struct bs_dev dev;
 	const char *ev;
 	char why[160];
@@ -130,7 +132,18 @@ static int mon_ntf(const struct nlmsghdr *nlh, void *arg)
 		print_warning("ignoring malformed \"%s\" event: %s", ev, why);
 		return 0;
 	}
-	mon_emit(m, ev, &dev, &ts, NULL);
+	/*
+	 * Stamp the event with the kernel's send time when it has one (since
+	 * EVENT_NS): this helper may read it long after, on a loaded machine.
+	 * JSON keeps the time it was read as "read_ns".
+	 */
+	if (BS_DEV_HAS(&dev, BOOTSHAKE_A_DEV_EVENT_NS)) {
+		read.i = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		ts.tv_sec = dev.event_ns / 1000000000ULL;
+		ts.tv_nsec = dev.event_ns % 1000000000ULL;
+		nread = bs_json;
+	}
+	mon_emit_fields(m, ev, &dev, &ts, NULL, &read, nread, -1);
 	if (m->exec)
 		bs_exec_event(m->exec, ev, &dev);	/* takes it */
 	bs_dev_clear(&dev);

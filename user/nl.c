@@ -52,6 +52,7 @@ static const char * const dev_attr_names[] = {
 	[BOOTSHAKE_A_DEV_ERROR_CODE]	= "error-code",
 	[BOOTSHAKE_A_DEV_GARBAGE]	= "garbage",
 	[BOOTSHAKE_A_DEV_STM32]		= "stm32",
+	[BOOTSHAKE_A_DEV_EVENT_NS]	= "event-ns",
 };
 
 static const char * const policy_attr_names[] = {

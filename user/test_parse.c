@@ -73,6 +73,11 @@ static struct nl_msg *full_dev(uint8_t cmd, uint32_t id, const char *path,
 	nla_put_u32(msg, BOOTSHAKE_A_DEV_BUSNUM, 1);
 	nla_put_u32(msg, BOOTSHAKE_A_DEV_DEVNUM, 7);
 	nla_put_u32(msg, BOOTSHAKE_A_DEV_GARBAGE, 2);
+	if (cmd != BOOTSHAKE_CMD_DEV_GET) {
+		nla_put(msg, BOOTSHAKE_A_DEV_PAD, 0, NULL);
+		nla_put_u64(msg, BOOTSHAKE_A_DEV_EVENT_NS,
+			    1795568523123456789ULL);
+	}
 	if (state == BOOTSHAKE_STATE_FAILED) {
 		nla_put_u32(msg, BOOTSHAKE_A_DEV_ERROR, ETIMEDOUT);
 		nla_put_string(msg, BOOTSHAKE_A_DEV_ERROR_CODE, "no-reply");
@@ -292,7 +297,11 @@ static void test_failed(void)
 	if (ret)
 		return;
 	CHECK(dev.cmd == BOOTSHAKE_CMD_DEV_CHANGE_NTF, "cmd %u", dev.cmd);
+	CHECK(BS_DEV_HAS(&dev, BOOTSHAKE_A_DEV_EVENT_NS) &&
+	      dev.event_ns == 1795568523123456789ULL, "event_ns %llu",
+	      (unsigned long long)dev.event_ns);
 	o = bs_dev_json(&dev, NULL);
+	CHECK(!get(o, "event_ns"), "send time in the device object");
 	CHECK(!strcmp(get_str(o, "error"), "no-reply"), "error %s",
 	      get_str(o, "error"));
 	CHECK(get_int(o, "errno") == ETIMEDOUT, "errno");

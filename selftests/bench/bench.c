@@ -695,7 +695,9 @@ static int mon_wait(struct emu *v, int n, long long deadline)
 		json_object *o = json_tokener_parse(line);
 		const char *path = bsk_json_str(o, "path");
 		const char *state = bsk_json_str(o, "state");
-		long long t = bsk_json_int(o, "time_ns", 0);
+		/* when the user learnt it: read_ns (time_ns is the kernel's) */
+		long long t = bsk_json_int(o, "read_ns",
+					   bsk_json_int(o, "time_ns", 0));
 
 		for (i = 0; path && state && i < n; i++) {
 			if (strcmp(v[i].path, path) ||

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1799,6 +1800,81 @@ TEST_F_TIMEOUT(cli, monitor_overflow_resyncs, 300)
 	ASSERT_NE(NULL, text_exists(tm.out, at, id_b, line, sizeof(line)));
 	EXPECT_NE(NULL, strstr(line, " ready"));
 	EXPECT_EQ(NULL, text_exists(tm.out, at, id_c, line, sizeof(line)));
+}
+
+/* --- event times: the kernel's, not the reader's ------------------------- */
+
+static long long realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * A monitor that reads late (a loaded lab machine, a stopped pipe) still
+ * stamps each event with the time the kernel sent it.  Stop one, plug a
+ * device to ready under it, continue it: its add..ready lines carry times
+ * from while it was stopped, in order, and "read_ns" from after.
+ */
+TEST_F_TIMEOUT(cli, monitor_stamps_kernel_time, 120)
+{
+	char *argv[] = { (char *)helper(), "-j", "monitor", "--dump", NULL };
+	long long t0, t1, prev = 0;
+	static struct bg m;
+	char *line, *save;
+	bool ready = false;
+	json_object *ev;
+	int n = 0;
+	long mark;
+
+	ASSERT_EQ(0, bg_start(&m, argv));
+	ASSERT_LE(0, bg_wait(&m, 0, "\"dump-done\"", 10000 * bsk_scale()));
+	ASSERT_EQ(0, bg_stop(&m));
+	mark = m.olen;
+
+	t0 = realtime_ns();
+	ev = plug_ready(_metadata, self);	/* seen by the fixture's monitor */
+	ASSERT_NE(NULL, ev);
+	json_object_put(ev);
+	t1 = realtime_ns();
+
+	ASSERT_EQ(0, kill(m.pid, SIGCONT));
+	ASSERT_LE(0, bg_wait(&m, mark, "\"state\":\"ready\"",
+			     10000 * bsk_scale())) {
+		TH_LOG("no ready line: %s%s", m.out + mark, m.err);
+	}
+	EXPECT_EQ(0, bg_end(&m));
+
+	for (line = strtok_r(m.out + mark, "\n", &save); line && !ready;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_object *o = json_tokener_parse(line);
+		long long t = bsk_json_int(o, "time_ns", 0);
+		long long r = bsk_json_int(o, "read_ns", 0);
+
+		if (!o || strcmp(bsk_json_str(o, "path") ?: "", self->emu.path)) {
+			json_object_put(o);
+			continue;
+		}
+		TH_LOG("%-7s %-12s sent %+8.1f ms, read %+8.1f ms (from plug)",
+		       bsk_json_str(o, "event"), bsk_json_str(o, "state"),
+		       (t - t0) / 1e6, (r - t0) / 1e6);
+		EXPECT_LE(t0, t);
+		EXPECT_GE(t1, t) {
+			TH_LOG("stamped after the monitor was continued");
+		}
+		EXPECT_LE(prev, t);
+		EXPECT_LE(t1, r);
+		EXPECT_TRUE(bsk_json_has(o, "timestamp"));
+		prev = t;
+		n++;
+		ready = !strcmp(bsk_json_str(o, "state") ?: "", "ready");
+		json_object_put(o);
+	}
+	EXPECT_TRUE(ready);
+	/* add, and at least one change (identifying or ready) */
+	EXPECT_LE(2, n);
 }
 
 /* --- a device dump interrupted by unplugs -------------------------------- */

@@ -163,6 +163,8 @@ enum {
 					 * "stall", "usb-error", "dfu-error" ... */
 	BOOTSHAKE_A_DEV_GARBAGE,	/* u32, noise bytes skipped during sync */
 	BOOTSHAKE_A_DEV_STM32,		/* nest, BOOTSHAKE_A_STM32_* */
+	BOOTSHAKE_A_DEV_EVENT_NS,	/* u64, notifications only: when the
+					 * kernel sent it (CLOCK_REALTIME, ns) */
 
 	/* private: */
 	__BOOTSHAKE_A_DEV_MAX,
