@@ -246,6 +246,9 @@ void bsk_dev_update(struct bsk_dev *bdev,
 		    void (*fn)(struct bsk_status *st, const void *arg),
 		    const void *arg);
 u64 bsk_dev_elapsed_us(const struct bsk_dev *bdev);
+void bsk_dev_synced(struct bsk_dev *bdev, u32 attempts, u32 garbage,
+		    bool already_synced);
+void bsk_dev_sync_tries(struct bsk_dev *bdev, u32 attempts, u32 garbage);
 struct bsk_dev *bsk_dev_get_by_id(u32 id);
 struct bsk_dev *bsk_dev_get_by_intf(struct usb_interface *intf);
 void bsk_dev_put(struct bsk_dev *bdev);

@@ -134,6 +134,72 @@ void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *code,
 	bsk_uevent_state(bdev);
 }
 
+/* What a byte-stream sync (MediaTek, STM32 USART) has to publish. */
+struct bsk_sync_report {
+	u64 sync_us;
+	u32 attempts;
+	u32 garbage;
+	bool already_synced;
+	bool synced;
+};
+
+static void bsk_sync_report_fn(struct bsk_status *st, const void *arg)
+{
+	const struct bsk_sync_report *r = arg;
+
+	st->attempts = r->attempts;
+	st->garbage = r->garbage;
+	if (!r->synced)
+		return;
+	st->state = BOOTSHAKE_STATE_IDENTIFYING;
+	st->sync_us = r->sync_us;
+	if (r->already_synced)
+		st->flags |= BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
+	else
+		st->flags &= ~BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
+}
+
+/**
+ * bsk_dev_synced() - publish a finished sync and move on to "identifying"
+ * @bdev: the device
+ * @attempts: sync sequences started
+ * @garbage: noise bytes skipped
+ * @already_synced: the device showed it had been synced before this run
+ *
+ * sync_us is taken now, as the time since probe.
+ */
+void bsk_dev_synced(struct bsk_dev *bdev, u32 attempts, u32 garbage,
+		    bool already_synced)
+{
+	struct bsk_sync_report r = {
+		.sync_us = bsk_dev_elapsed_us(bdev),
+		.attempts = attempts,
+		.garbage = garbage,
+		.already_synced = already_synced,
+		.synced = true,
+	};
+
+	bsk_dev_update(bdev, bsk_sync_report_fn, &r);
+}
+
+/**
+ * bsk_dev_sync_tries() - publish the attempts and noise of a failed sync
+ * @bdev: the device
+ * @attempts: sync sequences started
+ * @garbage: noise bytes skipped
+ *
+ * Called before bsk_dev_fail(), so that "failed" shows how hard it tried.
+ */
+void bsk_dev_sync_tries(struct bsk_dev *bdev, u32 attempts, u32 garbage)
+{
+	struct bsk_sync_report r = {
+		.attempts = attempts,
+		.garbage = garbage,
+	};
+
+	bsk_dev_update(bdev, bsk_sync_report_fn, &r);
+}
+
 static void bsk_reset_status_fn(struct bsk_status *st, const void *arg)
 {
 	/* A new run: forget the last run's outcome, keep the flags. */

@@ -282,35 +282,6 @@ static void mtk_fail_sync(struct bsk_dev *bdev, const struct mtk_sync *s)
 			     bdev->sync_ms, s->attempts);
 }
 
-struct mtk_synced {
-	u64 sync_us;
-	u32 attempts;
-	u32 garbage;
-	bool echo;
-};
-
-static void mtk_synced_fn(struct bsk_status *st, const void *arg)
-{
-	const struct mtk_synced *r = arg;
-
-	st->state = BOOTSHAKE_STATE_IDENTIFYING;
-	st->sync_us = r->sync_us;
-	st->attempts = r->attempts;
-	st->garbage = r->garbage;
-	if (r->echo)
-		st->flags |= BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
-	else
-		st->flags &= ~BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
-}
-
-static void mtk_attempts_fn(struct bsk_status *st, const void *arg)
-{
-	const struct mtk_sync *s = arg;
-
-	st->attempts = s->attempts;
-	st->garbage = s->noise;
-}
-
 /* Returns 0 when synced, a negative errno otherwise (state already set). */
 static int mtk_sync(struct bsk_dev *bdev)
 {
@@ -319,7 +290,6 @@ static int mtk_sync(struct bsk_dev *bdev)
 		.deadline = jiffies + msecs_to_jiffies(bdev->sync_ms),
 		.last_bad = -1,
 	};
-	struct mtk_synced done;
 	unsigned int start;
 	bool echo = false;
 	int ret;
@@ -366,7 +336,7 @@ static int mtk_sync(struct bsk_dev *bdev)
 	if (ret == -ENODEV)
 		return ret;
 	if (ret) {
-		bsk_dev_update(bdev, mtk_attempts_fn, &s);
+		bsk_dev_sync_tries(bdev, s.attempts, s.noise);
 		if (ret == -EAGAIN)
 			mtk_fail_sync(bdev, &s);
 		else if (ret == -EPIPE)
@@ -379,11 +349,7 @@ static int mtk_sync(struct bsk_dev *bdev)
 	}
 
 	bsk_tr_note(bdev->tr, echo ? "already synced" : "sync done");
-	done.sync_us = bsk_dev_elapsed_us(bdev);
-	done.attempts = s.attempts;
-	done.garbage = s.noise;
-	done.echo = echo;
-	bsk_dev_update(bdev, mtk_synced_fn, &done);
+	bsk_dev_synced(bdev, s.attempts, s.noise, echo);
 	return 0;
 }
 

@@ -212,40 +212,11 @@ static int stm32_usart_sync_once(struct stm32_usart_run *r, u8 *c)
 	}
 }
 
-struct stm32_usart_synced {
-	u64 sync_us;
-	u32 attempts;
-	u32 garbage;
-	bool nack;
-};
-
-static void stm32_usart_synced_fn(struct bsk_status *st, const void *arg)
-{
-	const struct stm32_usart_synced *s = arg;
-
-	st->state = BOOTSHAKE_STATE_IDENTIFYING;
-	st->sync_us = s->sync_us;
-	st->attempts = s->attempts;
-	st->garbage = s->garbage;
-	if (s->nack)
-		st->flags |= BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
-	else
-		st->flags &= ~BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED;
-}
-
-static void stm32_usart_attempts_fn(struct bsk_status *st, const void *arg)
-{
-	const struct stm32_usart_synced *s = arg;
-
-	st->attempts = s->attempts;
-	st->garbage = s->garbage;
-}
-
 static int stm32_usart_sync(struct stm32_usart_run *r)
 {
 	struct bsk_dev *bdev = r->bdev;
-	struct stm32_usart_synced s = { };
 	bool answered = false;
+	bool nack;
 	int ret = -ETIMEDOUT;
 	u8 c = 0;
 
@@ -265,10 +236,8 @@ static int stm32_usart_sync(struct stm32_usart_run *r)
 
 	if (ret == -ENODEV)
 		return ret;
-	s.attempts = r->attempts;
-	s.garbage = r->noise;
 	if (ret)
-		bsk_dev_update(bdev, stm32_usart_attempts_fn, &s);
+		bsk_dev_sync_tries(bdev, r->attempts, r->noise);
 	if (ret == -ETIMEDOUT) {
 		bsk_dev_fail(bdev, ret, answered ? "noise" : "no-reply",
 			     "no ACK/NACK to %u x 0x7f (%u noise bytes): not in the bootloader, wrong baud or wiring?",
@@ -281,10 +250,9 @@ static int stm32_usart_sync(struct stm32_usart_run *r)
 		return ret;
 	}
 
-	s.nack = c == USART_NACK;
-	bsk_tr_note(bdev->tr, s.nack ? "already synced" : "sync done");
-	s.sync_us = bsk_dev_elapsed_us(bdev);
-	bsk_dev_update(bdev, stm32_usart_synced_fn, &s);
+	nack = c == USART_NACK;
+	bsk_tr_note(bdev->tr, nack ? "already synced" : "sync done");
+	bsk_dev_synced(bdev, r->attempts, r->noise, nack);
 	return 0;
 }
 
