@@ -228,9 +228,10 @@ enum bootshake_policy bsk_policy_decide(const struct bsk_kind *kind);
 void bsk_policy_deadlines(const struct bsk_kind *kind, u32 *step_ms,
 			  u32 *sync_ms);
 void bsk_policy_get(enum bootshake_kind kind, struct bsk_policy *out);
-void bsk_policy_set(enum bootshake_kind kind, const struct bsk_policy *in);
+int bsk_policy_set(enum bootshake_kind kind, const struct bsk_policy *in);
 void bsk_policy_arm(enum bootshake_kind kind, u32 count, u32 timeout_ms);
 const char *bsk_policy_name(enum bootshake_policy mode);
+int bsk_policy_set_deadline(bool sync, u32 ms);
 
 /* kmod/dev.c */
 int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,

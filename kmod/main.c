@@ -15,15 +15,44 @@
 
 #include "bootshake.h"
 
+/* 1 ms .. 10 min, as POLICY_SET's deadlines */
+#define BSK_DEADLINE_MAX_MS	600000
+
+/*
+ * step_timeout_ms and sync_timeout_ms: a write is checked (1 ms .. 10 min,
+ * step not longer than sync) and then becomes that deadline of every kind
+ * for the devices that probe afterwards; a refused write changes nothing.
+ */
+static int bsk_deadline_param_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int ret;
+
+	ret = kstrtouint(val, 0, &ms);
+	if (ret)
+		return ret;
+	if (!ms || ms > BSK_DEADLINE_MAX_MS)
+		return -EINVAL;
+	return bsk_policy_set_deadline(kp->arg == &bsk_sync_timeout_ms, ms);
+}
+
+static const struct kernel_param_ops bsk_deadline_param_ops = {
+	.set = bsk_deadline_param_set,
+	.get = param_get_uint,
+};
+
 unsigned int bsk_step_timeout_ms = 100;
-module_param_named(step_timeout_ms, bsk_step_timeout_ms, uint, 0644);
+module_param_cb(step_timeout_ms, &bsk_deadline_param_ops,
+		&bsk_step_timeout_ms, 0644);
 MODULE_PARM_DESC(step_timeout_ms,
-		 "Deadline of one protocol step (a byte and its reply), ms (default 100)");
+		 "Deadline of one protocol step (a byte and its reply), ms (default 100); a write sets it for every kind");
 
 unsigned int bsk_sync_timeout_ms = 3000;
-module_param_named(sync_timeout_ms, bsk_sync_timeout_ms, uint, 0644);
+module_param_cb(sync_timeout_ms, &bsk_deadline_param_ops,
+		&bsk_sync_timeout_ms, 0644);
 MODULE_PARM_DESC(sync_timeout_ms,
-		 "Deadline of the whole sync including retries, ms (default 3000)");
+		 "Deadline of the whole sync including retries, ms (default 3000); a write sets it for every kind");
 
 static char *bsk_policy_param;
 module_param_named(policy, bsk_policy_param, charp, 0444);
@@ -241,10 +270,8 @@ static int __init bsk_init(void)
 	int ret;
 
 	ret = bsk_policy_init(bsk_policy_param);
-	if (ret) {
-		pr_err("bootshake: malformed policy=\"%s\"\n", bsk_policy_param);
+	if (ret)
 		return ret;
-	}
 
 	ret = bsk_dev_init();
 	if (ret)

@@ -352,7 +352,6 @@ static int bsk_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr **tb = info->attrs;
 	struct bsk_policy pol = { };
 	enum bootshake_kind kind;
-	struct bsk_policy cur;
 	int ret;
 
 	ret = bsk_nl_kind(info, &kind);
@@ -370,16 +369,13 @@ static int bsk_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
-	bsk_policy_get(kind, &cur);
-	if ((pol.step_ms ?: cur.step_ms) > (pol.sync_ms ?: cur.sync_ms)) {
+	ret = bsk_policy_set(kind, &pol);
+	if (ret == -ERANGE)
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    tb[BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS] ?:
 				    tb[BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS],
 				    "step deadline longer than the sync deadline");
-		return -ERANGE;
-	}
-	bsk_policy_set(kind, &pol);
-	return 0;
+	return ret;
 }
 
 static int bsk_nl_arm_doit(struct sk_buff *skb, struct genl_info *info)

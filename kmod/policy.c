@@ -25,7 +25,17 @@ struct bsk_policy_state {
 	u32 sync_ms;
 };
 
+/*
+ * bsk_policy_lock guards bsk_policies[] and bsk_policy_ready.  The
+ * deadline parameters bsk_step_timeout_ms and bsk_sync_timeout_ms are
+ * written only by bsk_policy_set_deadline(), under both the module's
+ * kernel_param_lock (taken by the sysfs store) and bsk_policy_lock, so
+ * either lock is enough to read them: sysfs reads under the first, this
+ * file under the second.  Every kind's step deadline is at most its sync
+ * deadline; whoever changes one checks that under bsk_policy_lock.
+ */
 static struct bsk_policy_state bsk_policies[BOOTSHAKE_KIND_MAX + 1];
+static bool bsk_policy_ready;
 static DEFINE_MUTEX(bsk_policy_lock);
 
 static const char * const bsk_policy_names[] = {
@@ -58,13 +68,24 @@ static int bsk_policy_parse_one(char *item)
  * bsk_policy_init() - defaults from the kinds, then the module parameter
  * @param: "kind=policy[,kind=policy]...", may be NULL
  *
- * Return: 0, or -EINVAL for a malformed @param (the defaults stay).
+ * Also checks the deadline parameters given at load, which the loader
+ * sets one by one (in any order) before this runs.
+ *
+ * Return: 0, or -EINVAL for a malformed @param (the defaults stay) or a
+ * step deadline longer than the sync deadline.
  */
 int bsk_policy_init(const char *param)
 {
 	char buf[128], *p = buf, *item;
 	int i, ret = 0;
 
+	mutex_lock(&bsk_policy_lock);
+	if (bsk_step_timeout_ms > bsk_sync_timeout_ms) {
+		pr_err("bootshake: step_timeout_ms=%u is longer than sync_timeout_ms=%u\n",
+		       bsk_step_timeout_ms, bsk_sync_timeout_ms);
+		mutex_unlock(&bsk_policy_lock);
+		return -EINVAL;
+	}
 	for (i = 1; i <= BOOTSHAKE_KIND_MAX; i++) {
 		const struct bsk_kind *kind = bsk_kinds[i];
 
@@ -73,15 +94,19 @@ int bsk_policy_init(const char *param)
 		bsk_policies[i].step_ms = bsk_step_timeout_ms;
 		bsk_policies[i].sync_ms = bsk_sync_timeout_ms;
 	}
+	bsk_policy_ready = true;
+	mutex_unlock(&bsk_policy_lock);
 
 	if (!param || !*param)
 		return 0;
 	if (strscpy(buf, param, sizeof(buf)) < 0)
-		return -EINVAL;
-	while ((item = strsep(&p, ",")) && !ret) {
+		ret = -EINVAL;
+	while (!ret && (item = strsep(&p, ","))) {
 		if (*item)
 			ret = bsk_policy_parse_one(item);
 	}
+	if (ret)
+		pr_err("bootshake: malformed policy=\"%s\"\n", param);
 	return ret;
 }
 
@@ -150,19 +175,75 @@ void bsk_policy_get(enum bootshake_kind kind, struct bsk_policy *out)
  * bsk_policy_set() - change a kind's policy; zero fields stay as they are
  * @kind: enum bootshake_kind, must name a known kind
  * @in: mode, step_ms and sync_ms are used
+ *
+ * The step deadline must not be longer than the sync deadline: checked
+ * against the values in force, under the same lock as the change, so
+ * that two concurrent changes cannot together break the rule.
+ *
+ * Return: 0, or -ERANGE (nothing changed) when the step deadline would be
+ * longer than the sync deadline.
  */
-void bsk_policy_set(enum bootshake_kind kind, const struct bsk_policy *in)
+int bsk_policy_set(enum bootshake_kind kind, const struct bsk_policy *in)
 {
 	struct bsk_policy_state *p = &bsk_policies[kind];
+	int ret = 0;
 
 	mutex_lock(&bsk_policy_lock);
+	if ((in->step_ms ?: p->step_ms) > (in->sync_ms ?: p->sync_ms)) {
+		ret = -ERANGE;
+		goto out;
+	}
 	if (in->mode)
 		p->mode = in->mode;
 	if (in->step_ms)
 		p->step_ms = in->step_ms;
 	if (in->sync_ms)
 		p->sync_ms = in->sync_ms;
+out:
 	mutex_unlock(&bsk_policy_lock);
+	return ret;
+}
+
+/**
+ * bsk_policy_set_deadline() - a deadline module parameter was written
+ * @sync: true for sync_timeout_ms, false for step_timeout_ms
+ * @ms: the new value, at least 1
+ *
+ * Before bsk_policy_init() (parameters given at load) the value is only
+ * stored; bsk_policy_init() checks the pair.  Afterwards the value becomes
+ * that deadline of every kind, for the devices that probe from now on,
+ * unless some kind's step deadline would then be longer than its sync
+ * deadline.  Called with the module's kernel_param_lock held.
+ *
+ * Return: 0, or -EINVAL (nothing changed).
+ */
+int bsk_policy_set_deadline(bool sync, u32 ms)
+{
+	int i, ret = 0;
+
+	mutex_lock(&bsk_policy_lock);
+	if (!bsk_policy_ready) {
+		*(sync ? &bsk_sync_timeout_ms : &bsk_step_timeout_ms) = ms;
+		goto out;
+	}
+	if (sync ? bsk_step_timeout_ms > ms : ms > bsk_sync_timeout_ms) {
+		ret = -EINVAL;
+		goto out;
+	}
+	for (i = 1; i <= BOOTSHAKE_KIND_MAX; i++) {
+		struct bsk_policy_state *p = &bsk_policies[i];
+
+		if (sync ? p->step_ms > ms : ms > p->sync_ms) {
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	for (i = 1; i <= BOOTSHAKE_KIND_MAX; i++)
+		*(sync ? &bsk_policies[i].sync_ms : &bsk_policies[i].step_ms) = ms;
+	*(sync ? &bsk_sync_timeout_ms : &bsk_step_timeout_ms) = ms;
+out:
+	mutex_unlock(&bsk_policy_lock);
+	return ret;
 }
 
 /**

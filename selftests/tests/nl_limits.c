@@ -358,13 +358,15 @@ TEST_F_TIMEOUT(nl, param_write_takes_effect, 180)
 		BOOTSHAKE_KIND_STM32_DFU,
 	};
 	long long id, start = -1, fail = -1;
-	int sync_ms = 500 * bsk_scale(), old_ms = atoi(self->sync);
+	int old_ms = atoi(self->sync), sync_ms = old_ms / 4;
 	json_object *tr, *recs;
 	char v[32], state[32];
 	size_t i;
 
-	ASSERT_LT(atoi(self->step), sync_ms);
-	ASSERT_LT(2 * sync_ms, old_ms);
+	/* a quarter of the sync deadline the runner set, still over a step */
+	if (atoi(self->step) >= sync_ms)
+		SKIP(return, "step %s ms too long for a sync of %d ms",
+		     self->step, sync_ms);
 	snprintf(v, sizeof(v), "%d", sync_ms);
 	ASSERT_EQ(0, write_param("sync_timeout_ms", v));
 
