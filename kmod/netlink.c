@@ -402,10 +402,41 @@ struct bsk_tr_dump {
 	bool done;
 };
 
+static int bsk_nl_fill_tr(struct sk_buff *skb, struct netlink_callback *cb,
+			  u32 id, const struct bsk_tr_rec *rec, u64 lost)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &bsk_genl_family, NLM_F_MULTI,
+			  BOOTSHAKE_CMD_TRANSCRIPT_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, BOOTSHAKE_A_TR_DEV_ID, id))
+		goto nla_put_failure;
+	if (nla_put_u64_64bit(skb, BOOTSHAKE_A_TR_TIME_NS, rec->ns,
+			      BOOTSHAKE_A_TR_PAD))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_TR_DIR, rec->dir))
+		goto nla_put_failure;
+	if (nla_put(skb, BOOTSHAKE_A_TR_DATA, rec->len, rec->data))
+		goto nla_put_failure;
+	if (lost && nla_put_u32(skb, BOOTSHAKE_A_TR_LOST, lost))
+		goto nla_put_failure;
+	genlmsg_end(skb, hdr);
+	return 0;
+
+nla_put_failure:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
 /*
- * One message per record.  The cursor is the record's sequence number;
- * the device is looked up again for every part, so a device that goes
- * away during the dump ends it cleanly.
+ * One message per record.  The cursor (ctx->seq) is the sequence number
+ * of the first record not yet sent: a record that did not fit is sent
+ * first in the next part.  The dump is done once no record is left at or
+ * after the cursor.  The device is looked up again for every part, so a
+ * device that goes away during the dump ends it cleanly.
  */
 static int bsk_nl_transcript_dumpit(struct sk_buff *skb,
 				    struct netlink_callback *cb)
@@ -442,30 +473,19 @@ static int bsk_nl_transcript_dumpit(struct sk_buff *skb,
 		return 0;	/* gone during the dump: end it */
 	}
 
-	seq = ctx->seq;
-	while (!bsk_tr_read(bdev->tr, &seq, &rec, &lost)) {
-		void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-					cb->nlh->nlmsg_seq, &bsk_genl_family,
-					NLM_F_MULTI,
-					BOOTSHAKE_CMD_TRANSCRIPT_GET);
-
-		if (!hdr ||
-		    nla_put_u32(skb, BOOTSHAKE_A_TR_DEV_ID, ctx->id) ||
-		    nla_put_u64_64bit(skb, BOOTSHAKE_A_TR_TIME_NS, rec.ns,
-				      BOOTSHAKE_A_TR_PAD) ||
-		    nla_put_u32(skb, BOOTSHAKE_A_TR_DIR, rec.dir) ||
-		    nla_put(skb, BOOTSHAKE_A_TR_DATA, rec.len, rec.data) ||
-		    (lost && nla_put_u32(skb, BOOTSHAKE_A_TR_LOST, lost))) {
-			if (hdr)
-				genlmsg_cancel(skb, hdr);
+	for (;;) {
+		seq = ctx->seq;
+		if (bsk_tr_read(bdev->tr, &seq, &rec, &lost)) {
+			ctx->done = true;
+			break;
+		}
+		if (bsk_nl_fill_tr(skb, cb, ctx->id, &rec, lost)) {
+			/* this part is full: the record starts the next */
 			ret = skb->len ? 0 : -EMSGSIZE;
 			break;
 		}
-		genlmsg_end(skb, hdr);
 		ctx->seq = seq;
 	}
-	if (!ret && bsk_tr_read(bdev->tr, &seq, &rec, &lost))
-		ctx->done = true;
 	bsk_dev_put(bdev);
 	return ret ?: skb->len;
 }
