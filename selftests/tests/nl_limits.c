@@ -16,6 +16,10 @@
  *   device's sync ends at it.
  * - policy_set: POLICY_SET with a step deadline longer than the sync
  *   deadline is refused with an extended ack message.
+ * - largest_dfu_device: the largest device message, an STM32 DFU ROM with
+ *   as many alternate settings as the module keeps (8), each with the
+ *   longest string descriptor (126 characters) and as many regions as the
+ *   module keeps (6), still fits: its "ready" notification arrives whole.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -208,7 +212,7 @@ FIXTURE_SETUP(nl)
 FIXTURE_TEARDOWN(nl)
 {
 	static const char *const kinds[] = {
-		"mtk-brom", "mtk-preloader", "stm32-dfu",
+		"mtk-brom", "mtk-preloader", "stm32-dfu", "stm32-usart",
 	};
 	char path[32];
 	size_t i;
@@ -407,6 +411,61 @@ TEST_F_TIMEOUT(nl, param_write_takes_effect, 180)
 	       old_ms, (fail - start) / 1000000);
 	EXPECT_LE((long long)sync_ms * 1000000 * 9 / 10, fail - start);
 	EXPECT_GT((long long)old_ms * 1000000, fail - start);
+}
+
+TEST_F_TIMEOUT(nl, largest_dfu_device, 180)
+{
+	char alt[8][160];
+	const char *faults[10];
+	const char *const extra[] = { NULL };
+	json_object *ev, *d, *alts;
+	char step[16];
+	int i;
+
+	/* a control transfer to the emulator can outlast a 100 ms step */
+	snprintf(step, sizeof(step), "%d", 200 * bsk_scale());
+	if (atoi(step) < atoi(self->sync))
+		bsk_cli("policy", "stm32-dfu", "--step-timeout", step, NULL);
+	for (i = 0; i < 8; i++) {
+		/* 1 + 60 + 65 = 126 characters, the most a descriptor holds */
+		snprintf(alt[i], sizeof(alt[i]),
+			 "alt=@Flash bank %d%-*s/0x08000000/04*016Kg,01*064Kg,07*128Kg,04*016Kg,01*064Kg,07*128Kg",
+			 i, 60 - 12, "");
+		ASSERT_EQ(4 + 126, (int)strlen(alt[i]));
+		faults[i] = alt[i];
+	}
+	faults[8] = NULL;
+	ASSERT_EQ(0, bsk_emu_start_args(&self->emu, "stm32-dfu", UDC, faults,
+					extra));
+	ev = bsk_mon_wait(&self->mon, self->emu.path, NULL, "ready,failed",
+			  10000 * bsk_scale());
+	ASSERT_NE(NULL, ev) {
+		TH_LOG("no ready/failed notification: too large to send?");
+	}
+	EXPECT_STREQ("ready", bsk_json_str(ev, "state")) {
+		TH_LOG("%s", bsk_json_str(ev, "reason"));
+	}
+	d = NULL;
+	json_object_object_get_ex(ev, "dfu", &d);
+	ASSERT_NE(NULL, d);
+	alts = NULL;
+	json_object_object_get_ex(d, "alts", &alts);
+	ASSERT_NE(NULL, alts);
+	ASSERT_EQ(8, (int)json_object_array_length(alts));
+	for (i = 0; i < 8; i++) {
+		json_object *a = json_object_array_get_idx(alts, i), *r = NULL;
+		const char *name = bsk_json_str(a, "name");
+
+		EXPECT_EQ(i, bsk_json_int(a, "alt", -1));
+		ASSERT_NE(NULL, name);
+		EXPECT_EQ(0, strncmp(name, alt[i] + 4, strlen(name)));
+		json_object_object_get_ex(a, "regions", &r);
+		ASSERT_NE(NULL, r);
+		EXPECT_EQ(6, (int)json_object_array_length(r));
+	}
+	TH_LOG("notification with 8 alts x 6 regions: %zu bytes of JSON",
+	       strlen(json_object_to_json_string(ev)));
+	json_object_put(ev);
 }
 
 /* POLICY_SET: step over sync is refused with words saying so. */
