@@ -88,19 +88,29 @@ static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
 
 	bsk_dev_snapshot(bdev, &st);
 
-	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_ID, bdev->id) ||
-	    nla_put_string(skb, BOOTSHAKE_A_DEV_PATH, bdev->path) ||
-	    nla_put_u16(skb, BOOTSHAKE_A_DEV_VID,
-			le16_to_cpu(udev->descriptor.idVendor)) ||
-	    nla_put_u16(skb, BOOTSHAKE_A_DEV_PID,
-			le16_to_cpu(udev->descriptor.idProduct)) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_DEV_KIND, bdev->kind->id) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_DEV_STATE, st.state) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_DEV_FLAGS, st.flags) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_DEV_ATTEMPTS, st.attempts) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_DEV_SPEED, udev->speed) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_DEV_BUSNUM, udev->bus->busnum) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_DEV_DEVNUM, udev->devnum))
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_ID, bdev->id))
+		goto nla_put_failure;
+	if (nla_put_string(skb, BOOTSHAKE_A_DEV_PATH, bdev->path))
+		goto nla_put_failure;
+	if (nla_put_u16(skb, BOOTSHAKE_A_DEV_VID,
+			le16_to_cpu(udev->descriptor.idVendor)))
+		goto nla_put_failure;
+	if (nla_put_u16(skb, BOOTSHAKE_A_DEV_PID,
+			le16_to_cpu(udev->descriptor.idProduct)))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_KIND, bdev->kind->id))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_STATE, st.state))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_FLAGS, st.flags))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_ATTEMPTS, st.attempts))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_SPEED, udev->speed))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_BUSNUM, udev->bus->busnum))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_DEV_DEVNUM, udev->devnum))
 		goto nla_put_failure;
 
 	if (st.sync_us &&
@@ -111,9 +121,9 @@ static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
 	    nla_put_u64_64bit(skb, BOOTSHAKE_A_DEV_IDENT_US, st.ident_us,
 			      BOOTSHAKE_A_DEV_PAD))
 		goto nla_put_failure;
-	if (st.error &&
-	    (nla_put_u32(skb, BOOTSHAKE_A_DEV_ERROR, st.error) ||
-	     nla_put_string(skb, BOOTSHAKE_A_DEV_REASON, st.reason)))
+	if (st.error && nla_put_u32(skb, BOOTSHAKE_A_DEV_ERROR, st.error))
+		goto nla_put_failure;
+	if (st.error && nla_put_string(skb, BOOTSHAKE_A_DEV_REASON, st.reason))
 		goto nla_put_failure;
 	if (st.error_code &&
 	    nla_put_string(skb, BOOTSHAKE_A_DEV_ERROR_CODE, st.error_code))
@@ -279,18 +289,25 @@ static int bsk_nl_fill_policy(struct sk_buff *skb, enum bootshake_kind kind,
 	if (!hdr)
 		return -EMSGSIZE;
 	bsk_policy_get(kind, &pol);
-	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_KIND, kind) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_MODE, pol.mode) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_ARM_COUNT, pol.arm_count) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS,
-			pol.arm_timeout_ms) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS, pol.step_ms) ||
-	    nla_put_u32(skb, BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS, pol.sync_ms)) {
-		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
-	}
+	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_KIND, kind))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_MODE, pol.mode))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_ARM_COUNT, pol.arm_count))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_ARM_TIMEOUT_MS,
+			pol.arm_timeout_ms))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_STEP_TIMEOUT_MS, pol.step_ms))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_POLICY_SYNC_TIMEOUT_MS, pol.sync_ms))
+		goto nla_put_failure;
 	genlmsg_end(skb, hdr);
 	return 0;
+
+nla_put_failure:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
 }
 
 /* Kind attribute, checked against the kinds this module knows. */
@@ -500,17 +517,22 @@ static int bsk_nl_info_doit(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(msg, info, &bsk_genl_family, 0,
 				BOOTSHAKE_CMD_INFO_GET);
-	if (!hdr ||
-	    nla_put_u32(msg, BOOTSHAKE_A_INFO_VERSION,
-			BOOTSHAKE_FAMILY_VERSION) ||
-	    nla_put_u64_64bit(msg, BOOTSHAKE_A_INFO_FEATURES, BSK_FEATURES,
-			      BOOTSHAKE_A_INFO_PAD) ||
-	    nla_put_u32(msg, BOOTSHAKE_A_INFO_KINDS, BOOTSHAKE_KIND_MAX)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
+	if (!hdr)
+		goto nla_put_failure;
+	if (nla_put_u32(msg, BOOTSHAKE_A_INFO_VERSION,
+			BOOTSHAKE_FAMILY_VERSION))
+		goto nla_put_failure;
+	if (nla_put_u64_64bit(msg, BOOTSHAKE_A_INFO_FEATURES, BSK_FEATURES,
+			      BOOTSHAKE_A_INFO_PAD))
+		goto nla_put_failure;
+	if (nla_put_u32(msg, BOOTSHAKE_A_INFO_KINDS, BOOTSHAKE_KIND_MAX))
+		goto nla_put_failure;
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+
+nla_put_failure:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
 }
 
 static const struct genl_ops bsk_genl_ops[] = {
