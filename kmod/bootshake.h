@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/usb.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/bootshake.h>
 
@@ -189,6 +190,16 @@ struct bsk_policy {
  * @pipe: the byte pipe over the bulk endpoints
  * @lock: protects @st
  * @st: published state
+ * @wait: woken (wake_up_all()) by disconnect and release once they have
+ *	set @gone or @released; a handshake's sleeps wait on it
+ *
+ * The rule of @gone and @released (one rule for both): each is set once,
+ * never cleared, written only with @ctl_lock held and with WRITE_ONCE().
+ * A reader that must be ordered against the other writer (release against
+ * disconnect, queueing a handshake) holds @ctl_lock; any other reader
+ * (a handshake's wait condition, a registry scan under bsk_devs_lock)
+ * uses READ_ONCE() and tolerates seeing the flag late: the writer wakes
+ * @wait after setting it.
  */
 struct bsk_dev {
 	struct kref kref;
@@ -214,6 +225,7 @@ struct bsk_dev {
 
 	spinlock_t lock;		/* protects @st */
 	struct bsk_status st;
+	wait_queue_head_t wait;		/* @gone, @released set */
 };
 
 /* kmod/main.c */
