@@ -302,4 +302,32 @@ extern const struct bsk_kind bsk_stm32_usart_kind;
 int bsk_stm32_env(const struct bsk_status *st, struct bsk_env_var *vars,
 		  int max);
 
+/**
+ * bsk_dev_leaving() - have disconnect or release started?
+ * @bdev: the device
+ *
+ * Lockless (READ_ONCE(), see struct bsk_dev): for wait conditions and to
+ * stop talking to a device early.  Return: true once either flag is set.
+ */
+static inline bool bsk_dev_leaving(struct bsk_dev *bdev)
+{
+	return READ_ONCE(bdev->gone) || READ_ONCE(bdev->released);
+}
+
+/**
+ * bsk_dev_sleep() - sleep that disconnect and release cut short
+ * @bdev: the device
+ * @timeout: how long, in jiffies
+ *
+ * Waits on &bsk_dev.wait, which disconnect and release wake after setting
+ * their flag.  Process context (a handshake's work item).
+ *
+ * Return: 0 after @timeout, -ENODEV once the device is leaving.
+ */
+static inline int bsk_dev_sleep(struct bsk_dev *bdev, unsigned long timeout)
+{
+	wait_event_timeout(bdev->wait, bsk_dev_leaving(bdev), timeout);
+	return bsk_dev_leaving(bdev) ? -ENODEV : 0;
+}
+
 #endif /* _BOOTSHAKE_H */
