@@ -157,8 +157,8 @@ kernel() {
 # The suite `make check` runs, as check.sh lists it now.
 mapfile -t suite < <(sed -n '/^TESTS=(/,/^)/p' selftests/check.sh | sed '1d;$d' |
 	sed 's/#.*//; s/^[[:space:]]*//; s/[[:space:]]*$//' | sed '/^$/d')
-# uniq PROG...: the programs once each, in order, into progs.
-uniq() {
+# set_progs PROG...: the programs once each, in order, into progs.
+set_progs() {
 	local p
 	progs=()
 	for p in "$@"; do
@@ -204,13 +204,13 @@ if [ "${1:-}" = --part ]; then
 else
 	if [ -z "$only" ] || [ "$only" = kasan ] && kernel kasan; then
 		krels+=("$krel")
-		uniq "${suite[@]}" selftests/tests/fault_matrix selftests/tests/nl_fuzz
+		set_progs "${suite[@]}" selftests/tests/fault_matrix selftests/tests/nl_fuzz
 		run suite 8 14400 "${progs[@]}"
 		run stress32 32 14400 selftests/tests/stress selftests/tests/chaos
 	fi
 	if [ -z "$only" ] || [ "$only" = kcsan ] && kernel kcsan; then
 		krels+=("$krel")
-		uniq "${suite[@]}" selftests/tests/fault_matrix
+		set_progs "${suite[@]}" selftests/tests/fault_matrix
 		run kcsan-suite 8 14400 "${progs[@]}"
 		run kcsan-stress32 32 14400 selftests/tests/stress
 	fi
