@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/usb.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/bootshake.h>
 
@@ -189,6 +190,16 @@ struct bsk_policy {
  * @pipe: the byte pipe over the bulk endpoints
  * @lock: protects @st
  * @st: published state
+ * @wait: woken (wake_up_all()) by disconnect and release once they have
+ *	set @gone or @released; a handshake's sleeps wait on it
+ *
+ * The rule of @gone and @released (one rule for both): each is set once,
+ * never cleared, written only with @ctl_lock held and with WRITE_ONCE().
+ * A reader that must be ordered against the other writer (release against
+ * disconnect, queueing a handshake) holds @ctl_lock; any other reader
+ * (a handshake's wait condition, a registry scan under bsk_devs_lock)
+ * uses READ_ONCE() and tolerates seeing the flag late: the writer wakes
+ * @wait after setting it.
  */
 struct bsk_dev {
 	struct kref kref;
@@ -214,6 +225,7 @@ struct bsk_dev {
 
 	spinlock_t lock;		/* protects @st */
 	struct bsk_status st;
+	wait_queue_head_t wait;		/* @gone, @released set */
 };
 
 /* kmod/main.c */
@@ -290,5 +302,33 @@ extern const struct bsk_kind bsk_stm32_dfu_kind;
 extern const struct bsk_kind bsk_stm32_usart_kind;
 int bsk_stm32_env(const struct bsk_status *st, struct bsk_env_var *vars,
 		  int max);
+
+/**
+ * bsk_dev_leaving() - have disconnect or release started?
+ * @bdev: the device
+ *
+ * Lockless (READ_ONCE(), see struct bsk_dev): for wait conditions and to
+ * stop talking to a device early.  Return: true once either flag is set.
+ */
+static inline bool bsk_dev_leaving(struct bsk_dev *bdev)
+{
+	return READ_ONCE(bdev->gone) || READ_ONCE(bdev->released);
+}
+
+/**
+ * bsk_dev_sleep() - sleep that disconnect and release cut short
+ * @bdev: the device
+ * @timeout: how long, in jiffies
+ *
+ * Waits on &bsk_dev.wait, which disconnect and release wake after setting
+ * their flag.  Process context (a handshake's work item).
+ *
+ * Return: 0 after @timeout, -ENODEV once the device is leaving.
+ */
+static inline int bsk_dev_sleep(struct bsk_dev *bdev, unsigned long timeout)
+{
+	wait_event_timeout(bdev->wait, bsk_dev_leaving(bdev), timeout);
+	return bsk_dev_leaving(bdev) ? -ENODEV : 0;
+}
 
 #endif /* _BOOTSHAKE_H */

@@ -218,7 +218,7 @@ static void bsk_dev_work(struct work_struct *work)
 	bsk_policy_deadlines(bdev->kind, &bdev->step_ms, &bdev->sync_ms);
 	bsk_dev_update(bdev, bsk_reset_status_fn, NULL);
 
-	if (bdev->kind->uses_pipe && bdev->pipe.in_error) {
+	if (bdev->kind->uses_pipe && bsk_pipe_in_error(&bdev->pipe)) {
 		/* A stalled endpoint from the last run: clear it first. */
 		ret = bsk_pipe_recover(&bdev->pipe);
 		if (ret) {
@@ -335,7 +335,7 @@ static bool bsk_udev_released(struct usb_device *udev)
 
 	mutex_lock(&bsk_devs_lock);
 	xa_for_each(&bsk_devs, id, bdev) {
-		if (bdev->udev == udev && bdev->released) {
+		if (bdev->udev == udev && READ_ONCE(bdev->released)) {
 			ret = true;
 			break;
 		}
@@ -380,6 +380,7 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 	kref_init(&bdev->kref);
 	spin_lock_init(&bdev->lock);
 	mutex_init(&bdev->ctl_lock);
+	init_waitqueue_head(&bdev->wait);
 	INIT_WORK(&bdev->work, bsk_dev_work);
 	bdev->kind = kind;
 	bdev->udev = usb_get_dev(udev);
@@ -516,8 +517,9 @@ int bsk_dev_release(struct bsk_dev *bdev)
 		mutex_unlock(&bdev->ctl_lock);
 		return -ENODEV;
 	}
-	bdev->released = true;
+	WRITE_ONCE(bdev->released, true);
 	mutex_unlock(&bdev->ctl_lock);
+	wake_up_all(&bdev->wait);
 
 	if (bdev->kind->uses_pipe)
 		bsk_pipe_stop(&bdev->pipe);
@@ -560,7 +562,7 @@ void bsk_dev_usb_removed(struct usb_device *udev)
 
 	mutex_lock(&bsk_devs_lock);
 	xa_for_each(&bsk_devs, id, bdev) {
-		if (bdev->udev == udev && bdev->released) {
+		if (bdev->udev == udev && READ_ONCE(bdev->released)) {
 			found = bdev;
 			break;
 		}
@@ -598,9 +600,10 @@ void bsk_dev_disconnect(struct usb_interface *intf)
 		usb_set_intfdata(other, NULL);
 
 	mutex_lock(&bdev->ctl_lock);
-	bdev->gone = true;
+	WRITE_ONCE(bdev->gone, true);
 	released = bdev->released;
 	mutex_unlock(&bdev->ctl_lock);
+	wake_up_all(&bdev->wait);
 
 	if (bdev->kind->uses_pipe)
 		bsk_pipe_stop(&bdev->pipe);

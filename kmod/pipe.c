@@ -16,6 +16,40 @@
 
 #include "pipe.h"
 
+static int bsk_pipe_urb_index(struct bsk_pipe *p, struct urb *urb)
+{
+	int i;
+
+	for (i = 0; i < BSK_PIPE_IN_URBS; i++)
+		if (p->in_urbs[i] == urb)
+			return i;
+	return -1;
+}
+
+/*
+ * A transient IN error: true when @urb is to wait for the cool-down (it
+ * was parked and the delayed work scheduled), false to resubmit it now.
+ * Completion context.
+ */
+static bool bsk_pipe_cool_down(struct bsk_pipe *p, struct urb *urb)
+{
+	unsigned long flags;
+	bool park;
+	int i = bsk_pipe_urb_index(p, urb);
+
+	spin_lock_irqsave(&p->lock, flags);
+	if (p->in_errors < UINT_MAX)
+		p->in_errors++;
+	park = p->in_errors > BSK_PIPE_ERR_BURST || p->hold;
+	if (park && !p->hold && i >= 0) {
+		__set_bit(i, &p->parked);
+		schedule_delayed_work(&p->cooldown,
+				      msecs_to_jiffies(BSK_PIPE_COOLDOWN_MS));
+	}
+	spin_unlock_irqrestore(&p->lock, flags);
+	return park;
+}
+
 static void bsk_pipe_in_complete(struct urb *urb)
 {
 	struct bsk_pipe *p = urb->context;
@@ -29,10 +63,14 @@ static void bsk_pipe_in_complete(struct urb *urb)
 			bsk_tr_add(p->tr, BOOTSHAKE_DIR_IN, urb->transfer_buffer,
 				   urb->actual_length);
 		spin_lock_irqsave(&p->lock, flags);
+		p->in_errors = 0;
 		n = kfifo_in(&p->fifo, (u8 *)urb->transfer_buffer,
 			     urb->actual_length);
-		p->dropped += urb->actual_length - n;
 		spin_unlock_irqrestore(&p->lock, flags);
+		if (n < urb->actual_length)
+			dev_warn_ratelimited(&p->udev->dev,
+					     "bulk in: %u bytes dropped, receive FIFO full\n",
+					     urb->actual_length - n);
 		break;
 	case -ENOENT:
 	case -ECONNRESET:
@@ -50,8 +88,14 @@ static void bsk_pipe_in_complete(struct urb *urb)
 		wake_up(&p->wait);
 		return;
 	default:
-		/* -EPROTO, -EILSEQ, -ETIME, -EOVERFLOW: transient, go on. */
-		dev_dbg(&p->udev->dev, "bulk in: status %d\n", urb->status);
+		/*
+		 * -EPROTO, -EILSEQ, -ETIME, -EOVERFLOW: transient; after a
+		 * burst of them in a row, go on after a cool-down.
+		 */
+		dev_dbg_ratelimited(&p->udev->dev, "bulk in: status %d\n",
+				    urb->status);
+		if (bsk_pipe_cool_down(p, urb))
+			return;
 		break;
 	}
 
@@ -67,6 +111,46 @@ static void bsk_pipe_in_complete(struct urb *urb)
 		spin_unlock_irqrestore(&p->lock, flags);
 		wake_up(&p->wait);
 	}
+}
+
+/* Submit one IN URB again; on failure the IN side stops (@in_error). */
+static void bsk_pipe_resubmit(struct bsk_pipe *p, struct urb *urb, gfp_t gfp)
+{
+	int ret;
+
+	usb_anchor_urb(urb, &p->in_anchor);
+	ret = usb_submit_urb(urb, gfp);
+	if (ret) {
+		usb_unanchor_urb(urb);
+		spin_lock_irq(&p->lock);
+		if (!p->in_error)
+			p->in_error = ret == -EPERM ? -ENODEV : ret;
+		spin_unlock_irq(&p->lock);
+		wake_up(&p->wait);
+	}
+}
+
+/*
+ * The cool-down is over: submit the parked IN URBs again, unless
+ * bsk_pipe_stop() or bsk_pipe_recover() has taken the IN side over.
+ */
+static void bsk_pipe_cooldown_work(struct work_struct *work)
+{
+	struct bsk_pipe *p = container_of(to_delayed_work(work),
+					  struct bsk_pipe, cooldown);
+	unsigned long parked;
+	int i;
+
+	mutex_lock(&p->io_mutex);
+	spin_lock_irq(&p->lock);
+	parked = p->hold ? 0 : p->parked;
+	p->parked = 0;
+	spin_unlock_irq(&p->lock);
+	if (!p->dead) {
+		for_each_set_bit(i, &parked, BSK_PIPE_IN_URBS)
+			bsk_pipe_resubmit(p, p->in_urbs[i], GFP_KERNEL);
+	}
+	mutex_unlock(&p->io_mutex);
 }
 
 static void bsk_pipe_out_complete(struct urb *urb)
@@ -105,6 +189,7 @@ int bsk_pipe_init(struct bsk_pipe *p, struct usb_device *udev,
 	spin_lock_init(&p->lock);
 	INIT_KFIFO(p->fifo);
 	init_waitqueue_head(&p->wait);
+	INIT_DELAYED_WORK(&p->cooldown, bsk_pipe_cooldown_work);
 
 	for (i = 0; i < BSK_PIPE_IN_URBS; i++) {
 		u8 *buf;
@@ -167,20 +252,34 @@ int bsk_pipe_recover(struct bsk_pipe *p)
 {
 	int ret;
 
-	if (bsk_pipe_is_dead(p))
+	if (READ_ONCE(p->dead))
 		return -ENODEV;
 
+	/* No cool-down may submit behind our back from here on. */
+	spin_lock_irq(&p->lock);
+	p->hold = true;
+	spin_unlock_irq(&p->lock);
+	cancel_delayed_work_sync(&p->cooldown);
 	usb_kill_anchored_urbs(&p->in_anchor);
+
 	ret = usb_clear_halt(p->udev, p->in_pipe);
 	if (!ret)
 		ret = usb_clear_halt(p->udev, p->out_pipe);
-	if (ret)
-		return ret;
 
 	spin_lock_irq(&p->lock);
-	p->in_error = 0;
-	kfifo_reset(&p->fifo);
+	p->hold = false;
+	p->parked = 0;
+	p->in_errors = 0;
+	if (!ret) {
+		p->in_error = 0;
+		kfifo_reset(&p->fifo);
+	} else if (!p->in_error) {
+		/* Nothing is armed now: the IN side stays stopped. */
+		p->in_error = ret;
+	}
 	spin_unlock_irq(&p->lock);
+	if (ret)
+		return ret;
 
 	mutex_lock(&p->io_mutex);
 	ret = p->dead ? -ENODEV : bsk_pipe_start(p);
@@ -199,11 +298,13 @@ int bsk_pipe_recover(struct bsk_pipe *p)
 void bsk_pipe_stop(struct bsk_pipe *p)
 {
 	mutex_lock(&p->io_mutex);
-	p->dead = true;
+	WRITE_ONCE(p->dead, true);
 	mutex_unlock(&p->io_mutex);
 
 	usb_poison_anchored_urbs(&p->in_anchor);
 	usb_poison_anchored_urbs(&p->out_anchor);
+	/* A completion may have parked an URB before the poison: forget it. */
+	cancel_delayed_work_sync(&p->cooldown);
 	wake_up(&p->wait);
 }
 
@@ -226,19 +327,19 @@ void bsk_pipe_free(struct bsk_pipe *p)
 }
 
 /**
- * bsk_pipe_is_dead() - has disconnect stopped the pipe?
+ * bsk_pipe_in_error() - has an IN error stopped the IN side?
  * @p: the pipe
  *
- * Return: true once bsk_pipe_stop() has run.
+ * Return: the sticky IN error (-EPIPE for a stall), or 0.
  */
-bool bsk_pipe_is_dead(struct bsk_pipe *p)
+int bsk_pipe_in_error(struct bsk_pipe *p)
 {
-	bool dead;
+	int err;
 
-	mutex_lock(&p->io_mutex);
-	dead = p->dead;
-	mutex_unlock(&p->io_mutex);
-	return dead;
+	spin_lock_irq(&p->lock);
+	err = p->in_error;
+	spin_unlock_irq(&p->lock);
+	return err;
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <linux/spinlock.h>
 #include <linux/usb.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "transcript.h"
 
@@ -18,6 +19,17 @@
 #define BSK_PIPE_IN_BUFLEN	512
 #define BSK_PIPE_OUT_BUFLEN	64
 #define BSK_PIPE_FIFO_SIZE	2048
+/*
+ * Transient IN errors (-EPROTO, -EILSEQ, -ETIME, -EOVERFLOW) in a row that
+ * are resubmitted at once; after that an erroring URB waits
+ * BSK_PIPE_COOLDOWN_MS in delayed work before it is submitted again, so a
+ * babbling device, or one unplugged but not disconnected yet, costs at
+ * most BSK_PIPE_IN_URBS completions per cool-down.  One good completion
+ * ends the cool-down.  (cdc-acm waits HZ/2; a boot ROM's step deadline is
+ * 100 ms, so the pipe waits less.)
+ */
+#define BSK_PIPE_ERR_BURST	4
+#define BSK_PIPE_COOLDOWN_MS	20
 
 /**
  * struct bsk_pipe - IN bytes as a stream, OUT writes with a deadline
@@ -32,13 +44,23 @@
  * @out_done: completed by @out_urb's completion handler
  * @out_status: status of the last OUT transfer
  * @io_mutex: orders submissions against bsk_pipe_stop()
- * @dead: set by bsk_pipe_stop(); no URB is submitted afterwards
- * @lock: protects @fifo, @in_error, @dropped
+ * @dead: set once by bsk_pipe_stop(); no URB is submitted afterwards
+ * @lock: protects @fifo, @in_error, @in_errors, @parked, @hold
  * @fifo: received bytes not read yet
  * @in_error: sticky IN error (negative errno) that stopped the IN side
- * @dropped: bytes lost because @fifo was full
  * @wait: woken when bytes arrive, on IN errors and by bsk_pipe_stop()
  * @tr: transcript every byte in and out is recorded in
+ * @in_errors: transient IN errors in a row (reset by a good completion)
+ * @parked: bit i set: @in_urbs[i] waits for @cooldown to submit it again
+ * @hold: bsk_pipe_recover() is restarting the IN side: park nothing
+ * @cooldown: resubmits the @parked URBs after %BSK_PIPE_COOLDOWN_MS
+ *
+ * Rules: @dead is written only with @io_mutex held, with WRITE_ONCE(); it
+ * is read with @io_mutex held where a submission must be ordered against
+ * it, and with READ_ONCE() elsewhere (wait conditions; bsk_pipe_stop()
+ * wakes @wait after setting it).  @in_error, @in_errors, @parked and @hold
+ * are only read or written with @lock held (bsk_pipe_in_error() for
+ * callers outside pipe.c).
  */
 struct bsk_pipe {
 	struct usb_device *udev;
@@ -53,12 +75,15 @@ struct bsk_pipe {
 	int out_status;
 	struct mutex io_mutex;		/* @dead vs submissions */
 	bool dead;
-	spinlock_t lock;		/* @fifo, @in_error, @dropped */
+	spinlock_t lock;		/* @fifo, @in_error, @in_errors, @parked, @hold */
 	DECLARE_KFIFO(fifo, u8, BSK_PIPE_FIFO_SIZE);
 	int in_error;
-	unsigned int dropped;
 	wait_queue_head_t wait;
 	struct bsk_transcript *tr;
+	unsigned int in_errors;
+	unsigned long parked;
+	bool hold;
+	struct delayed_work cooldown;
 };
 
 /**
@@ -67,8 +92,10 @@ struct bsk_pipe {
  *
  * -EPROTO, -EILSEQ and -ETIME are also what a host controller reports for
  * a transfer cut by an unplug, before the hub has seen the port change and
- * disconnected us (dummy_hcd: -EPROTO; usbhid's hid_io_error() and
- * cdc-acm's read callback treat them as possibly transient too).  A caller
+ * disconnected us (dummy_hcd: -EPROTO; usbhid's hid_io_error() retries
+ * them too).  cdc-acm's read callback does not resubmit -EPROTO (nor
+ * -EOVERFLOW) at once: it cools the URB down for HZ/2 in delayed work, as
+ * the pipe's IN side does after %BSK_PIPE_ERR_BURST of them.  A caller
  * gives the disconnect a bounded time to arrive before it believes one, so
  * that an unplugged device is reported gone and not failed.
  *
@@ -95,6 +122,6 @@ int bsk_pipe_read(struct bsk_pipe *p, u8 *buf, size_t len,
 unsigned int bsk_pipe_flush(struct bsk_pipe *p);
 int bsk_pipe_drain(struct bsk_pipe *p, unsigned int quiet_ms,
 		   unsigned int max_ms);
-bool bsk_pipe_is_dead(struct bsk_pipe *p);
+int bsk_pipe_in_error(struct bsk_pipe *p);
 
 #endif /* _BOOTSHAKE_PIPE_H */

@@ -88,7 +88,8 @@ static const char *const stm32_dfu_statuses[] = {
 #define STM32_DFU_MAX_STEPS	128
 #define STM32_DFU_POLL_MIN_MS	5	/* floor while busy with poll 0 */
 #define STM32_DFU_POLL_MAX_MS	2000	/* clamp of one bwPollTimeout wait */
-#define STM32_DFU_SLICE_MS	20	/* sleeps notice an unplug this fast */
+/* Language of string requests when the device names none: English (US). */
+#define STM32_DFU_LANGID_EN_US	0x0409
 
 /**
  * struct stm32_dfu_region - one run of equal pages in a layout string
@@ -179,53 +180,35 @@ static const char *stm32_dfu_status_name(u8 status)
 	       stm32_dfu_statuses[status] : "unknown status";
 }
 
-/* Disconnect or release started: stop talking to the device. */
-static bool stm32_dfu_gone(struct bsk_dev *bdev)
-{
-	return READ_ONCE(bdev->gone) || READ_ONCE(bdev->released);
-}
-
 /*
- * Sleep @ms, never past the run's deadline, in short slices so that an
- * unplug ends the wait early.  Returns 0 or -ENODEV.
+ * Sleep @ms, never past the run's deadline; disconnect and release end it
+ * at once (bsk_dev_sleep()).  Returns 0 or -ENODEV.
  */
 static int stm32_dfu_sleep(struct stm32_dfu_run *r, unsigned int ms)
 {
-	unsigned long end = jiffies + msecs_to_jiffies(ms);
+	unsigned long now = jiffies, t = msecs_to_jiffies(ms);
 
-	if (time_after(end, r->deadline))
-		end = r->deadline;
-	while (time_before(jiffies, end)) {
-		unsigned long slice = msecs_to_jiffies(STM32_DFU_SLICE_MS);
-
-		if (stm32_dfu_gone(r->bdev))
-			return -ENODEV;
-		schedule_timeout_uninterruptible(min(end - jiffies, slice));
-	}
-	return stm32_dfu_gone(r->bdev) ? -ENODEV : 0;
+	if (time_after(now + t, r->deadline))
+		t = time_after(r->deadline, now) ? r->deadline - now : 0;
+	return bsk_dev_sleep(r->bdev, t);
 }
 
 /*
  * A transfer error that means the device left: disconnect does the rest.
  * For one an unplug also causes (bsk_usb_err_may_be_unplug()) the
- * disconnect gets one step deadline to arrive, in short sleeps, so that an
- * unplugged device is reported gone and not failed; a device still there
- * after that had a real transfer error.
+ * disconnect gets one step deadline to arrive, so that an unplugged device
+ * is reported gone and not failed; a device still there after that had a
+ * real transfer error.
  */
 static bool stm32_dfu_vanished(struct stm32_dfu_run *r, int ret)
 {
 	struct bsk_dev *bdev = r->bdev;
-	unsigned long end, slice;
 
-	if (ret == -ENODEV || ret == -ESHUTDOWN || stm32_dfu_gone(bdev))
+	if (ret == -ENODEV || ret == -ESHUTDOWN || bsk_dev_leaving(bdev))
 		return true;
 	if (!bsk_usb_err_may_be_unplug(ret))
 		return false;
-	end = jiffies + msecs_to_jiffies(bdev->step_ms);
-	slice = msecs_to_jiffies(STM32_DFU_SLICE_MS);
-	while (time_before(jiffies, end) && !stm32_dfu_gone(bdev))
-		schedule_timeout_uninterruptible(min(end - jiffies, slice));
-	return stm32_dfu_gone(bdev);
+	return bsk_dev_sleep(bdev, msecs_to_jiffies(bdev->step_ms)) == -ENODEV;
 }
 
 /**
@@ -249,7 +232,7 @@ static int stm32_dfu_ctrl(struct stm32_dfu_run *r, bool dir_in, u8 type,
 	u8 setup[8];
 	int ret;
 
-	if (stm32_dfu_gone(bdev))
+	if (bsk_dev_leaving(bdev))
 		return -ENODEV;
 
 	setup[0] = type | (dir_in ? USB_DIR_IN : USB_DIR_OUT);
@@ -417,7 +400,7 @@ static int stm32_dfu_string(struct stm32_dfu_run *r, u8 index, char *out,
 			    size_t size)
 {
 	struct usb_device *udev = r->bdev->udev;
-	u16 langid = udev->string_langid ?: 0x0409;
+	u16 langid = udev->string_langid ?: STM32_DFU_LANGID_EN_US;
 	unsigned int tries = 0;
 	size_t n, i, o = 0;
 	int ret;
@@ -648,10 +631,177 @@ static bool stm32_dfu_busy_state(u8 state)
 }
 
 /**
+ * struct stm32_dfu_walk - one bring-to-dfuIDLE walk (stm32_dfu_to_idle())
+ * @s: the last GETSTATUS reply (dfuERROR before the first)
+ * @have: @s holds a reply
+ * @clears: CLRSTATUS sent
+ * @aborts: ABORT sent
+ * @bad: stalled, short or unanswered GETSTATUS in a row
+ * @busy: GETSTATUS replies with a busy state
+ */
+struct stm32_dfu_walk {
+	struct stm32_dfu_getstatus s;
+	bool have;
+	unsigned int clears;
+	unsigned int aborts;
+	unsigned int bad;
+	unsigned int busy;
+};
+
+/* A step of the walk that wants the next GETSTATUS (not an errno). */
+#define STM32_DFU_AGAIN		1
+
+/*
+ * Step 1: GETSTATUS.  Return: 0 with @w->s fresh; STM32_DFU_AGAIN after a
+ * bad reply that was waited out; -ENODEV; an errno after bsk_dev_fail().
+ */
+static int stm32_dfu_walk_status(struct stm32_dfu_run *r,
+				 struct stm32_dfu_walk *w)
+{
+	int ret = stm32_dfu_getstatus(r, &w->s);
+
+	if (ret == -EPIPE || ret == -EMSGSIZE || ret == -ETIMEDOUT) {
+		/* L4 stalls GETSTATUS while busy; NAKs while busy */
+		if (stm32_dfu_vanished(r, ret))
+			return -ENODEV;
+		if (++w->bad > STM32_DFU_MAX_BAD)
+			return stm32_dfu_io_fail(r, ret, "GETSTATUS");
+		ret = stm32_dfu_poll_wait(r, w->have ? w->s.poll_ms : 0, true);
+		return ret ?: STM32_DFU_AGAIN;
+	}
+	if (ret)
+		return stm32_dfu_io_fail(r, ret, "GETSTATUS");
+	w->bad = 0;
+	w->have = true;
+	r->polls++;
+	stm32_dfu_publish(r, &w->s);
+	return 0;
+}
+
+/*
+ * Step 2a, dfuERROR or dfu*-IDLE: wait bwPollTimeout, send @req (CLRSTATUS
+ * or ABORT, named @name), counted in *@count, at most
+ * STM32_DFU_MAX_CLEARS/ABORTS times (@max), else fail with @code.  A stall
+ * of the request is no failure: the next GETSTATUS tells what now.
+ */
+static int stm32_dfu_walk_request(struct stm32_dfu_run *r,
+				  struct stm32_dfu_walk *w, u8 req,
+				  const char *name, unsigned int *count,
+				  unsigned int max, const char *code)
+{
+	struct bsk_dev *bdev = r->bdev;
+	int ret;
+
+	if (*count >= max) {
+		bsk_dev_fail(bdev, -EIO, code,
+			     "device stays in %s (status %s) after %u %s",
+			     stm32_dfu_state_name(w->s.state),
+			     stm32_dfu_status_name(w->s.status), *count, name);
+		return -EIO;
+	}
+	ret = stm32_dfu_poll_wait(r, w->s.poll_ms, false);
+	if (ret)
+		return ret;
+	(*count)++;
+	ret = stm32_dfu_class(r, false, req, 0, 0);
+	if (ret == -EPIPE) {
+		/* A strict ROM stalls; GETSTATUS tells what now. */
+		bsk_tr_note(bdev->tr, "request stalled");
+		return STM32_DFU_AGAIN;
+	}
+	if (ret < 0)
+		return stm32_dfu_io_fail(r, ret, name);
+	return STM32_DFU_AGAIN;
+}
+
+/* Step 2b, a busy state: wait bwPollTimeout, at most STM32_DFU_MAX_POLLS. */
+static int stm32_dfu_walk_busy(struct stm32_dfu_run *r,
+			       struct stm32_dfu_walk *w)
+{
+	int ret;
+
+	if (++w->busy > STM32_DFU_MAX_POLLS) {
+		bsk_dev_fail(r->bdev, -EBUSY, "dfu-busy",
+			     "device stuck in %s (status %s) for %u polls",
+			     stm32_dfu_state_name(w->s.state),
+			     stm32_dfu_status_name(w->s.status), w->busy - 1);
+		return -EBUSY;
+	}
+	ret = stm32_dfu_poll_wait(r, w->s.poll_ms, true);
+	return ret ?: STM32_DFU_AGAIN;
+}
+
+/*
+ * Step 2: act on the state GETSTATUS reported.  Return: 0 in dfuIDLE,
+ * STM32_DFU_AGAIN, -ENODEV, or an errno after bsk_dev_fail().
+ */
+static int stm32_dfu_walk_act(struct stm32_dfu_run *r,
+			      struct stm32_dfu_walk *w)
+{
+	struct bsk_dev *bdev = r->bdev;
+
+	switch (w->s.state) {
+	case DFU_IDLE:
+		if (w->s.status)
+			bsk_tr_note(bdev->tr, "idle, status %u", w->s.status);
+		return 0;
+	case DFU_ERROR:
+		return stm32_dfu_walk_request(r, w, DFU_REQ_CLRSTATUS,
+					      "CLRSTATUS", &w->clears,
+					      STM32_DFU_MAX_CLEARS, "dfu-error");
+	case DFU_DNLOAD_IDLE:
+	case DFU_UPLOAD_IDLE:
+		return stm32_dfu_walk_request(r, w, DFU_REQ_ABORT, "ABORT",
+					      &w->aborts, STM32_DFU_MAX_ABORTS,
+					      "dfu-abort");
+	case DFU_DNLOAD_SYNC:
+	case DFU_DNBUSY:
+	case DFU_MANIFEST_SYNC:
+		return stm32_dfu_walk_busy(r, w);
+	case DFU_APP_IDLE:
+	case DFU_APP_DETACH:
+		bsk_dev_fail(bdev, -EPROTO, "dfu-runtime",
+			     "device is in %s: a DFU runtime, not the bootloader",
+			     stm32_dfu_state_name(w->s.state));
+		return -EPROTO;
+	case DFU_MANIFEST:
+	case DFU_MANIFEST_WAIT_RESET:
+		bsk_dev_fail(bdev, -EPROTO, "dfu-manifest",
+			     "device is in %s: leaving DFU, not usable",
+			     stm32_dfu_state_name(w->s.state));
+		return -EPROTO;
+	default:
+		bsk_dev_fail(bdev, -EPROTO, "protocol",
+			     "unknown DFU state %u", w->s.state);
+		return -EPROTO;
+	}
+}
+
+/* The walk ran out of time or steps: fail with the last state. */
+static int stm32_dfu_walk_timeout(struct stm32_dfu_run *r,
+				  struct stm32_dfu_walk *w)
+{
+	struct bsk_dev *bdev = r->bdev;
+
+	if (stm32_dfu_busy_state(w->s.state))
+		bsk_dev_fail(bdev, -ETIMEDOUT, "dfu-busy",
+			     "device still in %s (status %s) after %u ms",
+			     stm32_dfu_state_name(w->s.state),
+			     stm32_dfu_status_name(w->s.status), bdev->sync_ms);
+	else
+		bsk_dev_fail(bdev, -ETIMEDOUT, "timeout",
+			     "no dfuIDLE within %u ms, last %s (status %s)",
+			     bdev->sync_ms, stm32_dfu_state_name(w->s.state),
+			     stm32_dfu_status_name(w->s.status));
+	return -ETIMEDOUT;
+}
+
+/**
  * stm32_dfu_to_idle() - bring the device to dfuIDLE from any state
  * @r: the run; @r->deadline bounds it
  *
- * GETSTATUS, then by state: dfuERROR -> CLRSTATUS (the only place it is
+ * Each step is GETSTATUS (stm32_dfu_walk_status()), then by state
+ * (stm32_dfu_walk_act()): dfuERROR -> CLRSTATUS (the only place it is
  * sent), dfuDNLOAD-IDLE/dfuUPLOAD-IDLE -> ABORT, busy states -> wait
  * bwPollTimeout and ask again.  dfuIDLE with a status other than OK is
  * accepted as it is (CLRSTATUS there stalls on strict ROMs); the status
@@ -662,127 +812,20 @@ static bool stm32_dfu_busy_state(u8 state)
  */
 static int stm32_dfu_to_idle(struct stm32_dfu_run *r)
 {
-	struct bsk_dev *bdev = r->bdev;
-	unsigned int clears = 0, aborts = 0, bad = 0, busy = 0, step;
-	struct stm32_dfu_getstatus s = { .state = DFU_ERROR };
-	bool have = false;
+	struct stm32_dfu_walk w = { .s.state = DFU_ERROR };
+	unsigned int step;
 	int ret;
 
 	for (step = 0; step < STM32_DFU_MAX_STEPS; step++) {
 		if (step && time_after_eq(jiffies, r->deadline))
 			break;
-		ret = stm32_dfu_getstatus(r, &s);
-		if (ret == -EPIPE || ret == -EMSGSIZE || ret == -ETIMEDOUT) {
-			/* L4 stalls GETSTATUS while busy; NAKs while busy */
-			if (stm32_dfu_vanished(r, ret))
-				return -ENODEV;
-			if (++bad > STM32_DFU_MAX_BAD)
-				return stm32_dfu_io_fail(r, ret, "GETSTATUS");
-			ret = stm32_dfu_poll_wait(r, have ? s.poll_ms : 0,
-						  true);
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (ret)
-			return stm32_dfu_io_fail(r, ret, "GETSTATUS");
-		bad = 0;
-		have = true;
-		r->polls++;
-		stm32_dfu_publish(r, &s);
-
-		switch (s.state) {
-		case DFU_IDLE:
-			if (s.status)
-				bsk_tr_note(bdev->tr, "idle, status %u",
-					    s.status);
-			return 0;
-		case DFU_ERROR:
-			if (clears >= STM32_DFU_MAX_CLEARS) {
-				bsk_dev_fail(bdev, -EIO, "dfu-error",
-					     "device stays in dfuERROR (status %s) after %u CLRSTATUS",
-					     stm32_dfu_status_name(s.status),
-					     clears);
-				return -EIO;
-			}
-			ret = stm32_dfu_poll_wait(r, s.poll_ms, false);
-			if (ret)
-				return ret;
-			clears++;
-			ret = stm32_dfu_class(r, false, DFU_REQ_CLRSTATUS, 0,
-					      0);
-			break;
-		case DFU_DNLOAD_IDLE:
-		case DFU_UPLOAD_IDLE:
-			if (aborts >= STM32_DFU_MAX_ABORTS) {
-				bsk_dev_fail(bdev, -EIO, "dfu-abort",
-					     "device stays in %s (status %s) after %u ABORT",
-					     stm32_dfu_state_name(s.state),
-					     stm32_dfu_status_name(s.status),
-					     aborts);
-				return -EIO;
-			}
-			ret = stm32_dfu_poll_wait(r, s.poll_ms, false);
-			if (ret)
-				return ret;
-			aborts++;
-			ret = stm32_dfu_class(r, false, DFU_REQ_ABORT, 0, 0);
-			break;
-		case DFU_DNLOAD_SYNC:
-		case DFU_DNBUSY:
-		case DFU_MANIFEST_SYNC:
-			if (++busy > STM32_DFU_MAX_POLLS) {
-				bsk_dev_fail(bdev, -EBUSY, "dfu-busy",
-					     "device stuck in %s (status %s) for %u polls",
-					     stm32_dfu_state_name(s.state),
-					     stm32_dfu_status_name(s.status),
-					     busy - 1);
-				return -EBUSY;
-			}
-			ret = stm32_dfu_poll_wait(r, s.poll_ms, true);
-			if (ret)
-				return ret;
-			continue;
-		case DFU_APP_IDLE:
-		case DFU_APP_DETACH:
-			bsk_dev_fail(bdev, -EPROTO, "dfu-runtime",
-				     "device is in %s: a DFU runtime, not the bootloader",
-				     stm32_dfu_state_name(s.state));
-			return -EPROTO;
-		case DFU_MANIFEST:
-		case DFU_MANIFEST_WAIT_RESET:
-			bsk_dev_fail(bdev, -EPROTO, "dfu-manifest",
-				     "device is in %s: leaving DFU, not usable",
-				     stm32_dfu_state_name(s.state));
-			return -EPROTO;
-		default:
-			bsk_dev_fail(bdev, -EPROTO, "protocol",
-				     "unknown DFU state %u", s.state);
-			return -EPROTO;
-		}
-
-		/* CLRSTATUS or ABORT was sent */
-		if (ret == -EPIPE) {
-			/* A strict ROM stalls; GETSTATUS tells what now. */
-			bsk_tr_note(bdev->tr, "request stalled");
-			continue;
-		}
-		if (ret < 0)
-			return stm32_dfu_io_fail(r, ret, s.state == DFU_ERROR ?
-						 "CLRSTATUS" : "ABORT");
+		ret = stm32_dfu_walk_status(r, &w);
+		if (!ret)
+			ret = stm32_dfu_walk_act(r, &w);
+		if (ret != STM32_DFU_AGAIN)
+			return ret;
 	}
-
-	if (stm32_dfu_busy_state(s.state))
-		bsk_dev_fail(bdev, -ETIMEDOUT, "dfu-busy",
-			     "device still in %s (status %s) after %u ms",
-			     stm32_dfu_state_name(s.state),
-			     stm32_dfu_status_name(s.status), bdev->sync_ms);
-	else
-		bsk_dev_fail(bdev, -ETIMEDOUT, "timeout",
-			     "no dfuIDLE within %u ms, last %s (status %s)",
-			     bdev->sync_ms, stm32_dfu_state_name(s.state),
-			     stm32_dfu_status_name(s.status));
-	return -ETIMEDOUT;
+	return stm32_dfu_walk_timeout(r, &w);
 }
 
 /*

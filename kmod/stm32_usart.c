@@ -18,7 +18,6 @@
  * - PIDs and product names from AN2606 Table 226 (4.3).
  */
 
-#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
@@ -44,6 +43,8 @@
  * 524 ms on F105/107 with PA9 high (AN2606 Table 227, stm32.md 4.5, 46).
  */
 #define USART_BOOT_MS		550
+/* DMA-able buffer of the control requests: the 7-byte line coding. */
+#define STM32_USART_BUF_LEN	8
 
 static unsigned int bsk_usart_baud = 57600;
 module_param_named(usart_baud, bsk_usart_baud, uint, 0644);
@@ -126,13 +127,17 @@ static int stm32_usart_ctrl(struct stm32_usart_run *r, u8 req, u16 value,
 	return ret < 0 ? ret : 0;
 }
 
+/* 8E1 at usart_baud: the STM32 USART bootloader's framing (AN3155). */
 static int stm32_usart_line_coding(struct stm32_usart_run *r)
 {
-	put_unaligned_le32(bsk_usart_baud, &r->buf[0]);
-	r->buf[4] = 0;		/* 1 stop bit */
-	r->buf[5] = 2;		/* even parity */
-	r->buf[6] = 8;		/* data bits */
-	return stm32_usart_ctrl(r, USB_CDC_REQ_SET_LINE_CODING, 0, 7);
+	struct usb_cdc_line_coding *lc = (struct usb_cdc_line_coding *)r->buf;
+
+	BUILD_BUG_ON(sizeof(*lc) > STM32_USART_BUF_LEN);
+	lc->dwDTERate = cpu_to_le32(READ_ONCE(bsk_usart_baud));
+	lc->bCharFormat = USB_CDC_1_STOP_BITS;
+	lc->bParityType = USB_CDC_EVEN_PARITY;
+	lc->bDataBits = 8;
+	return stm32_usart_ctrl(r, USB_CDC_REQ_SET_LINE_CODING, 0, sizeof(*lc));
 }
 
 /*
@@ -146,8 +151,10 @@ static int stm32_usart_entry(struct stm32_usart_run *r)
 	const char *p = seq;
 	int ret;
 
-	/* module_param_string: read once, it may change under us */
+	/* A 0644 string parameter: copy it whole, under the param lock. */
+	kernel_param_lock(THIS_MODULE);
 	strscpy(seq, bsk_usart_entry, sizeof(seq));
+	kernel_param_unlock(THIS_MODULE);
 	if (!seq[0])
 		return 0;
 	while (*p) {
@@ -171,13 +178,16 @@ static int stm32_usart_entry(struct stm32_usart_run *r)
 				return ret;
 		}
 		p += n;
-		if (*p == ',')
-			msleep(USART_LINE_DELAY_MS);
+		if (*p == ',') {
+			ret = bsk_dev_sleep(r->bdev,
+					    msecs_to_jiffies(USART_LINE_DELAY_MS));
+			if (ret)
+				return ret;
+		}
 		if (*p)
 			p++;
 	}
-	msleep(USART_BOOT_MS);
-	return 0;
+	return bsk_dev_sleep(r->bdev, msecs_to_jiffies(USART_BOOT_MS));
 }
 
 /* Read one byte within the step deadline (never past the sync's). */
@@ -404,7 +414,7 @@ static void stm32_usart_handshake(struct bsk_dev *bdev)
 	struct stm32_usart_ready ready;
 	int ret;
 
-	r.buf = kmalloc(8, GFP_KERNEL);
+	r.buf = kmalloc(STM32_USART_BUF_LEN, GFP_KERNEL);
 	if (!r.buf) {
 		bsk_dev_fail(bdev, -ENOMEM, "nomem", "out of memory");
 		return;

@@ -7,7 +7,11 @@
 # the USB/gadget/9p pieces of the test bed), and optionally build
 # bootshake.ko against it.
 #
-#   scripts/debug-kernel.sh [--ko OUTDIR] [--rebuild] [--jobs N]
+#   scripts/debug-kernel.sh [--flavour kasan|kcsan] [--ko OUTDIR] [--rebuild] [--jobs N]
+#
+# --flavour (default kasan): kasan is the fragment above; kcsan merges
+# selftests/vm/kcsan.config after it (KASAN off, KCSAN on: the two cannot
+# be combined), a second build with its own cache key and kernel release.
 #
 # The kernel is cached outside the clone, keyed by the source package's
 # version, the fragment, this script's build format and the compiler:
@@ -47,6 +51,7 @@ DK=$CACHE/debug-kernel
 SRC_PKG=linux-source-6.1
 TARBALL=/usr/src/$SRC_PKG.tar.xz
 FRAGMENT=$REPO/selftests/vm/debug.config
+FLAVOUR=kasan
 # Bump when the way the tree is built or laid out changes.
 BUILD_FORMAT=1
 BUILD_DEPS=(bc bison flex libelf-dev libssl-dev make gcc kmod xz-utils "$SRC_PKG")
@@ -68,6 +73,8 @@ usage() {
 
 while [ $# -gt 0 ]; do
 	case $1 in
+	--flavour) FLAVOUR=${2:?--flavour needs kasan or kcsan}; shift 2 ;;
+	--flavour=*) FLAVOUR=${1#*=}; shift ;;
 	--ko) KO_OUT=${2:?--ko needs a directory}; shift 2 ;;
 	--ko=*) KO_OUT=${1#*=}; shift ;;
 	--rebuild) REBUILD=true; shift ;;
@@ -76,6 +83,14 @@ while [ $# -gt 0 ]; do
 	*) log "unknown argument '$1'"; usage ;;
 	esac
 done
+
+# Fragments merged in this order over tinyconfig; a later one overrides.
+FRAGMENTS=("$FRAGMENT")
+case $FLAVOUR in
+kasan) ;;
+kcsan) FRAGMENTS+=("$REPO/selftests/vm/kcsan.config") ;;
+*) log "unknown flavour '$FLAVOUR'"; usage ;;
+esac
 
 # ------------------------------------------------------------ build deps
 
@@ -92,13 +107,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 [ -f "$TARBALL" ] || die "$TARBALL missing (apt-get install $SRC_PKG)"
-[ -f "$FRAGMENT" ] || die "$FRAGMENT missing"
+for f in "${FRAGMENTS[@]}"; do
+	[ -f "$f" ] || die "$f missing"
+done
 
 SRC_VER=$(dpkg-query -W -f='${Version}' "$SRC_PKG")
 CC_VER=$(gcc --version | head -n1)
 HASH=$( {
 	echo "format=$BUILD_FORMAT src=$SRC_PKG $SRC_VER cc=$CC_VER"
-	cat "$FRAGMENT"
+	cat "${FRAGMENTS[@]}"
 } | sha256sum | cut -c1-12)
 KEY=$SRC_VER-$HASH
 KDIR=$DK/$KEY
@@ -127,9 +144,12 @@ extract_source() {
 }
 
 # check_config CONFIG FRAGMENT...: every option the fragments set must be
-# in the final .config exactly as written.
+# in the final .config exactly as written; where several fragments set
+# one option, the last one (the one merge_config.sh applied) counts.
 check_config() {
 	local config=$1 line name bad=0
+	local -A want=()
+	local -a order=()
 	shift
 	while IFS= read -r line; do
 		case $line in
@@ -137,6 +157,11 @@ check_config() {
 		"# CONFIG_"*" is not set") name=${line#\# }; name=${name%% *} ;;
 		*) continue ;;
 		esac
+		[ -n "${want[$name]+set}" ] || order+=("$name")
+		want[$name]=$line
+	done < <(cat "$@")
+	for name in "${order[@]}"; do
+		line=${want[$name]}
 		if [[ $line == "# "* ]]; then
 			# Unset in the fragment: absent or unset in the result.
 			if grep -q "^$name=" "$config"; then
@@ -147,7 +172,7 @@ check_config() {
 			log "option did not stick: wanted '$line', got '$(grep -E "^(# )?$name[= ]" "$config" || echo absent)'"
 			bad=1
 		fi
-	done < <(cat "$@")
+	done
 	return "$bad"
 }
 
@@ -170,14 +195,14 @@ build_kernel() {
 	{
 		make -C "$SRC" O="$obj" tinyconfig
 		"$SRC/scripts/kconfig/merge_config.sh" -m -O "$obj" \
-			"$obj/.config" "$FRAGMENT" "$local_frag"
+			"$obj/.config" "${FRAGMENTS[@]}" "$local_frag"
 		make -C "$SRC" O="$obj" olddefconfig
 	} >"$tmp/build.log" 2>&1 || {
 		tail -n 30 "$tmp/build.log" >&2
 		die "configuring the kernel failed"
 	}
-	check_config "$obj/.config" "$FRAGMENT" "$local_frag" ||
-		die "the fragment did not stick (missing dependency?): fix $FRAGMENT"
+	check_config "$obj/.config" "${FRAGMENTS[@]}" "$local_frag" ||
+		die "the fragment did not stick (missing dependency?): fix ${FRAGMENTS[*]}"
 
 	if ! make -C "$SRC" O="$obj" -j"$JOBS" bzImage modules >>"$tmp/build.log" 2>&1; then
 		grep -E 'error|Error' "$tmp/build.log" | tail -n 20 >&2 || true
@@ -204,6 +229,7 @@ build_kernel() {
 		echo "moddir=$KDIR/lib/modules/$krel"
 		echo "build=$KDIR/build"
 		echo "config=$KDIR/config"
+		echo "flavour=$FLAVOUR"
 	} >"$KDIR/info"
 	echo "cold=$(($(date +%s) - t0))" >"$KDIR/cold"
 	touch "$KDIR/.complete"
@@ -228,9 +254,13 @@ fi
 # shellcheck disable=SC2154 # set by the line above
 KREL=$krel
 
-# Keep this build and the one used last before it; older ones go.
+# Keep this build and the one used last before it, per flavour (an info
+# without flavour= is a kasan build); older ones go.
 touch "$KDIR/.used"
-ls -1td "$DK"/*/.used 2>/dev/null | tail -n +3 | while IFS= read -r u; do
+ls -1td "$DK"/*/.used 2>/dev/null | while IFS= read -r u; do
+	f=$(sed -n 's/^flavour=//p' "${u%/.used}/info" 2>/dev/null)
+	[ "${f:-kasan}" = "$FLAVOUR" ] && echo "$u"
+done | tail -n +3 | while IFS= read -r u; do
 	log "removing old build ${u%/.used}"
 	rm -rf "${u%/.used}"
 done
@@ -272,5 +302,6 @@ echo "vmlinuz=$vmlinuz"
 echo "moddir=$moddir"
 echo "build=$build"
 echo "config=$config"
+echo "flavour=$FLAVOUR"
 [ -z "$KO" ] || echo "ko=$KO"
 echo "cold=$COLD"

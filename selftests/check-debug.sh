@@ -11,20 +11,27 @@
 #   selftests/check-debug.sh                 (host)
 #   selftests/check-debug.sh --guest PROG... (in the guest, via run-vm.sh)
 #
-# Two guest runs:
-#   1. dummy_hcd num=8 (jobs plugs 8): selftests/check.sh's TESTS (read at
+# Four guest runs, two on each of the two debug kernels (KASAN and KCSAN
+# cannot be combined; `scripts/debug-kernel.sh --flavour kcsan` builds the
+# second, selftests/vm/kcsan.config):
+#   1. KASAN kernel, dummy_hcd num=8 (jobs plugs 8): selftests/check.sh's TESTS (read at
 #      run time), then fault_matrix and nl_fuzz (BSK_FUZZ_MESSAGES
 #      messages: half as root, half as nobody);
-#   2. dummy_hcd num=32: stress (BSK_STRESS_ROUNDS rmmod rounds with 32
+#   2. KASAN kernel, dummy_hcd num=32: stress (BSK_STRESS_ROUNDS rmmod rounds with 32
 #      devices mid-handshake, a plug storm of BSK_STORM_CYCLES cycles over
 #      32 devices) and chaos (BSK_CHAOS_HANDSHAKES handshakes with 32 chaos
-#      devices).
+#      devices);
+#   3. KCSAN kernel, dummy_hcd num=8: the suite and fault_matrix;
+#   4. KCSAN kernel, dummy_hcd num=32: stress.
+# A KCSAN report (BUG: KCSAN: ..., selftests/vm/splat-patterns) fails the
+# program it appeared in, like any splat.
 # Each run ends with rmmod bootshake and a kmemleak scan (one more case:
 # any report fails it).
 #
-#   selftests/check-debug.sh --part NUM PROG...
-# runs one guest run of its own (dummy_hcd num=NUM) with the same
-# settings, for measuring or re-running one piece.
+#   selftests/check-debug.sh [--flavour kasan|kcsan] --part NUM PROG...
+# runs one guest run of its own (dummy_hcd num=NUM) on that kernel
+# (default kasan) with the same settings, for measuring or re-running one
+# piece.
 #
 # Environment (defaults in brackets): BSK_FUZZ_MESSAGES [200000],
 # BSK_STORM_CYCLES [500], BSK_STRESS_ROUNDS [20], BSK_CHAOS_HANDSHAKES
@@ -107,34 +114,57 @@ export BSK_PROG_TIMEOUT=${BSK_PROG_TIMEOUT:-10800}
 # no_timer_check: the IO-APIC timer check counts ticks in a busy loop; on
 # a loaded host TCG misses them and the boot panics "IO-APIC + timer
 # doesn't work!" (seen with three guests on two cores).
-export BSK_VM_APPEND="pci=noacpi kasan_multi_shot no_timer_check${BSK_VM_APPEND:+ $BSK_VM_APPEND}"
+append_base="pci=noacpi no_timer_check${BSK_VM_APPEND:+ $BSK_VM_APPEND}"
+
+only=
+if [ "${1:-}" = --flavour ]; then
+	only=${2:?--flavour needs kasan or kcsan}
+	shift 2
+fi
 
 echo "TAP version 13"
-echo "# host: debug kernel and bootshake.ko built against it"
-t0=$(date +%s)
-if ! kinfo=$(scripts/debug-kernel.sh --ko "$top/out/debug" 2> >(sed 's/^/# /' >&2)); then
-	echo "not ok 1 debug kernel and module build"
-	echo "0 passed, 1 failed, 0 skipped"
-	exit 1
-fi
-kt=$(($(date +%s) - t0))
-get() { sed -n "s/^$1=//p" <<<"$kinfo"; }
-vmlinuz=$(get vmlinuz)
-moddir=$(get moddir)
-ko=$(get ko)
-krel=$(get krel)
-cold=$(get cold)
-echo "ok 1 debug kernel $krel ($([ "$cold" = 0 ] && echo "cached" || echo "built in ${cold} s")), module ${ko#"$top"/} (${kt} s)"
-pass=1 fail=0 skip=0
+pass=0 fail=0 skip=0 kt=0 nk=0
+
+# kernel FLAVOUR: build (or find cached) that debug kernel and bootshake.ko
+# against it; sets vmlinuz, moddir, ko, krel and BSK_VM_APPEND.
+kernel() {
+	local flavour=$1 t0 kinfo cold ko_dir=$top/out/debug
+	[ "$flavour" = kasan ] || ko_dir=$top/out/debug-$flavour
+	nk=$((nk + 1))
+	echo "# host: $flavour debug kernel and bootshake.ko built against it"
+	t0=$(date +%s)
+	if ! kinfo=$(scripts/debug-kernel.sh --flavour "$flavour" --ko "$ko_dir" \
+		2> >(sed 's/^/# /' >&2)); then
+		echo "not ok $nk $flavour debug kernel and module build"
+		fail=$((fail + 1))
+		return 1
+	fi
+	kt=$((kt + $(date +%s) - t0))
+	get() { sed -n "s/^$1=//p" <<<"$kinfo"; }
+	vmlinuz=$(get vmlinuz)
+	moddir=$(get moddir)
+	ko=$(get ko)
+	krel=$(get krel)
+	cold=$(get cold)
+	echo "ok $nk $flavour debug kernel $krel ($([ "$cold" = 0 ] && echo "cached" || echo "built in ${cold} s")), module ${ko#"$top"/} ($(($(date +%s) - t0)) s)"
+	pass=$((pass + 1))
+	# kasan_multi_shot: report every KASAN error, not only the first.
+	BSK_VM_APPEND=$append_base
+	[ "$flavour" != kasan ] || BSK_VM_APPEND="$append_base kasan_multi_shot"
+	export BSK_VM_APPEND
+}
 
 # The suite `make check` runs, as check.sh lists it now.
 mapfile -t suite < <(sed -n '/^TESTS=(/,/^)/p' selftests/check.sh | sed '1d;$d' |
 	sed 's/#.*//; s/^[[:space:]]*//; s/[[:space:]]*$//' | sed '/^$/d')
-extra=(selftests/tests/fault_matrix selftests/tests/nl_fuzz)
-progs=()
-for p in "${suite[@]}" "${extra[@]}"; do
-	case " ${progs[*]} " in *" $p "*) ;; *) progs+=("$p") ;; esac
-done
+# set_progs PROG...: the programs once each, in order, into progs.
+set_progs() {
+	local p
+	progs=()
+	for p in "$@"; do
+		case " ${progs[*]} " in *" $p "*) ;; *) progs+=("$p") ;; esac
+	done
+}
 
 run() {
 	local name=$1 num=$2 timeout=$3 t rc summary p f s
@@ -159,30 +189,58 @@ run() {
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	times+=("$name $(($(date +%s) - t)) s")
 	logs+=("$out/$name.log")
+	[ "${name#kcsan-}" = "$name" ] || kcsan_logs+=("$out/$name.log")
 }
 
-times=() logs=()
+times=() logs=() kcsan_logs=() krels=()
 if [ "${1:-}" = --part ]; then
 	num=$2
 	shift 2
-	run part "$num" 14400 "$@"
+	only=${only:-kasan}
+	if kernel "$only"; then
+		krels+=("$krel")
+		if [ "$only" = kasan ]; then run part "$num" 14400 "$@"; else run "$only-part" "$num" 14400 "$@"; fi
+	fi
 else
-	run suite 8 14400 "${progs[@]}"
-	run stress32 32 14400 selftests/tests/stress selftests/tests/chaos
+	if [ -z "$only" ] || [ "$only" = kasan ] && kernel kasan; then
+		krels+=("$krel")
+		set_progs "${suite[@]}" selftests/tests/fault_matrix selftests/tests/nl_fuzz
+		run suite 8 14400 "${progs[@]}"
+		run stress32 32 14400 selftests/tests/stress selftests/tests/chaos
+	fi
+	if [ -z "$only" ] || [ "$only" = kcsan ] && kernel kcsan; then
+		krels+=("$krel")
+		set_progs "${suite[@]}" selftests/tests/fault_matrix
+		run kcsan-suite 8 14400 "${progs[@]}"
+		run kcsan-stress32 32 14400 selftests/tests/stress
+	fi
 fi
 
 # What a run covered, from the tests' own counts and the kernel log.
-sumof() {
-	grep -ho "$1" "${logs[@]}" 2>/dev/null | awk -v f="$2" '{ s += $f } END { print s + 0 }'
+# covered LOG...: the counts of those guest runs.
+covered() {
+	local msgs cycles rounds chaos cases binds
+	[ $# -gt 0 ] || set -- /dev/null
+	sumof() {
+		grep -ho "$1" "${@:3}" 2>/dev/null | awk -v f="$2" '{ s += $f } END { print s + 0 }'
+	}
+	msgs=$(sumof 'all workers: [0-9]* messages' 3 "$@")
+	cycles=$(sumof 'plug_storm:storm: [0-9]* cycles' 2 "$@")
+	rounds=$(grep -ho 'rmmod_mid_handshake:[0-9]* rounds' "$@" 2>/dev/null |
+		sed 's/.*://; s/ rounds//' | awk '{ s += $1 } END { print s + 0 }')
+	chaos=$(sumof 'handshakes:chaos: [0-9]* handshakes' 2 "$@")
+	cases=$(cat "$@" | grep -E '^# +(ok|not ok) [0-9]+ fault\.' | grep -vc '# SKIP')
+	binds=$(for l in "$@"; do cat "${l%.log}/dmesg.log"; done 2>/dev/null | grep -c 'bound as bootshake device')
+	echo "$cases fault-matrix cases, $cycles plug-storm cycles, $rounds rmmod rounds, $chaos chaos handshakes, $msgs netlink fuzz messages, $binds devices bound"
 }
-msgs=$(sumof 'all workers: [0-9]* messages' 3)
-cycles=$(sumof 'plug_storm:storm: [0-9]* cycles' 2)
-rounds=$(grep -ho 'rmmod_mid_handshake:[0-9]* rounds' "${logs[@]}" 2>/dev/null |
-	sed 's/.*://; s/ rounds//' | awk '{ s += $1 } END { print s + 0 }')
-chaos=$(sumof 'handshakes:chaos: [0-9]* handshakes' 2)
-cases=$(cat "${logs[@]}" | grep -E '^# +(ok|not ok) [0-9]+ fault\.' | grep -vc '# SKIP')
-binds=$(for l in "${logs[@]}"; do cat "${l%.log}/dmesg.log"; done 2>/dev/null | grep -c 'bound as bootshake device')
-echo "# check-debug covered: $cases fault-matrix cases, $cycles plug-storm cycles, $rounds rmmod rounds, $chaos chaos handshakes, $msgs netlink fuzz messages, $binds devices bound"
-echo "# times: kernel+module ${kt} s, ${times[*]}; total $(($(date +%s) - start)) s"
+kasan_logs=()
+for l in "${logs[@]}"; do
+	case " ${kcsan_logs[*]} " in *" $l "*) ;; *) kasan_logs+=("$l") ;; esac
+done
+kcsan_reports=$(for l in "${kcsan_logs[@]}"; do cat "${l%.log}/dmesg.log"; done 2>/dev/null | grep -c 'BUG: KCSAN:')
+echo "# check-debug covered (KASAN kernel): $(covered "${kasan_logs[@]}")"
+echo "# check-debug covered (KCSAN kernel): $(covered "${kcsan_logs[@]}"), $kcsan_reports KCSAN reports"
+echo "# kernels: ${krels[*]}"
+echo "# times: kernels+modules ${kt} s, ${times[*]}; total $(($(date +%s) - start)) s"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

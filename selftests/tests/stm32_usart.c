@@ -12,9 +12,11 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -359,6 +361,101 @@ TEST_F_TIMEOUT(usart, entry_sequence_resets, 120)
 	EXPECT_EQ(1, bsk_file_count(EMU_LOG, "line-state 0002"));
 	EXPECT_EQ(1, bsk_file_count(EMU_LOG, " reset"));
 	json_object_put(ev);
+}
+
+/* CLOCK_MONOTONIC time of the first emulator log line with @needle, or 0. */
+static long long log_time_ns(const char *needle)
+{
+	char line[4096];
+	long long t = 0;
+	FILE *f = fopen(EMU_LOG, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, needle)) {
+			t = strtoll(line, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return t;
+}
+
+static long long wait_log_ns(const char *needle, int timeout_ms)
+{
+	long long end = bsk_now_ms() + timeout_ms, t;
+
+	while (!(t = log_time_ns(needle)) && bsk_now_ms() < end)
+		usleep(1000);
+	return t;
+}
+
+/* An event's time_ns (the kernel's CLOCK_REALTIME) on CLOCK_MONOTONIC. */
+static long long realtime_to_mono_ns(long long rt)
+{
+	struct timespec m, r;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	return rt - ((r.tv_sec - m.tv_sec) * 1000000000LL +
+		     (r.tv_nsec - m.tv_nsec));
+}
+
+/*
+ * The entry sequence's sleeps (',' 100 ms each, then the ROM's 550 ms
+ * start-up) are cut short by an unplug: the cable is pulled right after
+ * the emulator logged @mark, which the module's sleep of @sleep_ms
+ * follows; the device's remove event (its disconnect waits for the
+ * handshake to end) must come before that sleep would have ended, and
+ * within a scaled few hundred ms of the unplug.
+ */
+static void unplug_in_sleep(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(usart) *self, const char *entry,
+			    const char *mark, int sleep_ms)
+{
+	long long t_mark, t_unplug, t_remove;
+	json_object *ev;
+	char path[32];
+
+	ASSERT_EQ(0, bsk_set_param("usart_entry", entry));
+	ASSERT_EQ(0, start(self, NULL));
+	t_mark = wait_log_ns(mark, 5000 * bsk_scale());
+	ASSERT_NE(0, t_mark) {
+		TH_LOG("the emulator never logged '%s'", mark);
+	}
+	snprintf(path, sizeof(path), "%s", self->emu.path);
+	/* SIGUSR1: the emulator unbinds its UDC and logs "unplug" */
+	ASSERT_EQ(0, kill(self->emu.pid, SIGUSR1));
+	t_unplug = wait_log_ns(" unplug", 5000 * bsk_scale());
+	ASSERT_NE(0, t_unplug);
+	ev = bsk_mon_wait(&self->mon, path, "remove", NULL,
+			  sleep_ms + 5000 * bsk_scale());
+	bsk_emu_stop(&self->emu);
+	ASSERT_NE(NULL, ev);
+	t_remove = realtime_to_mono_ns(bsk_json_int(ev, "time_ns", 0));
+	TH_LOG("%s: unplug %lld ms after it, remove %lld ms after the unplug (sleep %d ms)",
+	       mark, (t_unplug - t_mark) / 1000000,
+	       (t_remove - t_unplug) / 1000000, sleep_ms);
+	EXPECT_LT(t_remove, t_mark + sleep_ms * 1000000LL) {
+		TH_LOG("the device was removed only after the sleep ended");
+	}
+	EXPECT_LT(t_remove - t_unplug, 250LL * bsk_scale() * 1000000LL);
+	json_object_put(ev);
+}
+
+/* Unplugged in the 550 ms the ROM gets to start after the reset. */
+TEST_F_TIMEOUT(usart, unplug_ends_boot_wait, 120)
+{
+	unplug_in_sleep(_metadata, self, "rts,-rts", " reset", 550);
+}
+
+/* Unplugged in the entry sequence's ',' waits: 50 of them, 5 s. */
+TEST_F_TIMEOUT(usart, unplug_ends_line_delay, 120)
+{
+	unplug_in_sleep(_metadata, self,
+			"rts,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,-rts",
+			"line-state 0002", 5000);
 }
 
 /* Without opt-in a bridge is left alone; new_id opts it in at run time. */
