@@ -111,12 +111,32 @@ static int release_id(struct bsk_genl *g, uint32_t id)
 				NULL, NULL, 10000 * bsk_scale());
 }
 
+/*
+ * Has bsk-emu exited (the emulator's own end, not the kernel's)?  Then
+ * start it again, which plugs the device.  Returns 1 when restarted, 0
+ * when it runs, -1 when it cannot be started.
+ */
+static int emu_restart_if_dead(struct __test_metadata *_metadata,
+			       struct bsk_emu *emu, int round)
+{
+	int status = 0;
+
+	if (waitpid(emu->pid, &status, WNOHANG) != emu->pid)
+		return 0;
+	TH_LOG("round %d: bsk-emu exited (status 0x%x), restarted", round,
+	       status);
+	emu->pid = -1;
+	close(emu->in_fd);
+	close(emu->out_fd);
+	return bsk_emu_start(emu, "mtk-brom", UDC, NULL) ? -1 : 1;
+}
+
 TEST_F_TIMEOUT(lifecycle, release_races_unplug, 7200)
 {
 	const char *s = getenv("BSK_RELEASE_ROUNDS");
 	const char *seed = getenv("BSK_STRESS_SEED");
 	int rounds = s && atoi(s) > 0 ? atoi(s) : 200;
-	int released = 0, refused = 0, round;
+	int released = 0, refused = 0, restarts = 0, round;
 
 	rng = seed && *seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL);
 	TH_LOG("seed %" PRIu64 " (BSK_STRESS_SEED), %d rounds", rng, rounds);
@@ -130,13 +150,29 @@ TEST_F_TIMEOUT(lifecycle, release_races_unplug, 7200)
 		uint8_t cmd;
 		int ret;
 
-		if (round)
+		long long end = bsk_now_ms() + 10000LL * bsk_scale();
+
+		ret = round ? emu_restart_if_dead(_metadata, &self->emu, round) : 0;
+		ASSERT_LE(0, ret);
+		restarts += ret;
+		if (round && !ret)
 			kill(self->emu.pid, SIGUSR2);	/* plug */
 		while (!id) {
-			ASSERT_EQ(0, next_event(&self->mon, self->emu.path, &cmd,
-						&d, 10000 * bsk_scale())) {
-				TH_LOG("round %d: never reported", round);
+			ret = next_event(&self->mon, self->emu.path, &cmd, &d,
+					 1000);
+			if (ret == -ETIMEDOUT) {
+				ret = emu_restart_if_dead(_metadata, &self->emu,
+							  round);
+				ASSERT_LE(0, ret);
+				restarts += ret;
+				if (ret)
+					end = bsk_now_ms() + 10000LL * bsk_scale();
+				ASSERT_LT(bsk_now_ms(), end) {
+					TH_LOG("round %d: never reported", round);
+				}
+				continue;
 			}
+			ASSERT_EQ(0, ret);
 			if (cmd == BOOTSHAKE_CMD_DEV_ADD_NTF)
 				id = d.id;
 		}
@@ -149,14 +185,17 @@ TEST_F_TIMEOUT(lifecycle, release_races_unplug, 7200)
 			ret = release_id(&self->req, id);
 		} else {
 			unsigned int gap = rnd(3000);
+			pid_t child;
 
 			/* The unplug lands while the release runs. */
-			if (!fork()) {
+			child = fork();
+			if (!child) {
 				spin_us(gap);
 				kill(self->emu.pid, SIGUSR1);
 				_exit(0);
 			}
 			ret = release_id(&self->req, id);
+			waitpid(child, NULL, 0);
 		}
 		ASSERT_TRUE(ret == 0 || ret == -ENODEV) {
 			TH_LOG("round %d: release: %d", round, ret);
@@ -184,11 +223,9 @@ TEST_F_TIMEOUT(lifecycle, release_races_unplug, 7200)
 			TH_LOG("round %d: event %u (state %s) about device %u after its remove",
 			       round, cmd, bsk_state_name(d.state), d.id);
 		}
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
 	}
-	TH_LOG("%d rounds: %d released, %d refused (gone first)", rounds,
-	       released, refused);
+	TH_LOG("%d rounds: %d released, %d refused (gone first), bsk-emu restarted %d times",
+	       rounds, released, refused, restarts);
 }
 
 static int usbfs_open(const char *path)
