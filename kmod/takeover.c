@@ -248,10 +248,12 @@ bool bsk_takeover_pending(struct usb_interface *intf)
 
 /*
  * A driver was bound on the USB bus.  Only interfaces bound to one of
- * the generic drivers (which are interface drivers) and matching our
- * tables matter; their device is queued for the work.  Runs in process
- * context from driver_bound(), with the device (and its parent) locked,
- * so @dev is alive here; the request pins the parent USB device.
+ * the generic drivers (which are interface drivers) matter; their USB
+ * device is queued for the work, which looks for interfaces our tables
+ * match (option may hold the data interface while the comm interface is
+ * the one we match).  Runs in process context from driver_bound(), with
+ * the device (and its parent) locked, so @dev is alive here; the request
+ * pins the USB device.
  */
 static int bsk_takeover_notify(struct notifier_block *nb,
 			       unsigned long action, void *data)
@@ -269,8 +271,6 @@ static int bsk_takeover_notify(struct notifier_block *nb,
 		return NOTIFY_DONE;
 
 	intf = to_usb_interface(dev);
-	if (!bsk_takeover_match(intf))
-		return NOTIFY_DONE;
 	udev = interface_to_usbdev(intf);
 
 	req = kmalloc(sizeof(*req), GFP_KERNEL);
