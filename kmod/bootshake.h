@@ -128,7 +128,8 @@ struct bsk_env_var {
  * @bind: locate the data interface and the endpoints; no I/O.  Runs in
  *	probe with the device locked; fills @bdev->data, in/out endpoints.
  * @handshake: the bounded handshake; runs from the device's work item and
- *	reports through bsk_dev_set_state().  Returns when done or gone.
+ *	reports through bsk_dev_update(), bsk_dev_synced() and
+ *	bsk_dev_fail().  Returns when done or gone.
  * @fill: add the kind's nested identity attributes to a device message
  * @env: optional: write the key identity as "KEY=value" strings (at
  *	most @max) for uevents and sysfs; returns how many
@@ -179,12 +180,12 @@ struct bsk_policy {
  * @path: USB path, e.g. "1-1.2"
  * @probe_time: when probe() ran, the origin of sync_us
  * @work: runs the handshake
- * @release_work: gives the interfaces up (BOOTSHAKE_CMD_RELEASE)
  * @step_ms: deadline of one protocol step, fixed when a handshake starts
  * @sync_ms: deadline of the whole sync, fixed when a handshake starts
  * @ctl_lock: orders retry and release against disconnect
  * @gone: disconnect has started; nothing may be queued any more
  * @released: set once; disconnect then keeps the device reported
+ * @paused: between quiesce and resume (reset, system sleep): no retry
  * @tr: the transcript
  * @priv: the kind's private data, freed with the device (kfree)
  * @pipe: the byte pipe over the bulk endpoints
@@ -213,12 +214,12 @@ struct bsk_dev {
 	char path[32];
 	ktime_t probe_time;
 	struct work_struct work;
-	struct work_struct release_work;
 	u32 step_ms;
 	u32 sync_ms;
 	struct mutex ctl_lock;		/* @gone, @released, queueing */
 	bool gone;
 	bool released;
+	bool paused;			/* @ctl_lock */
 	struct bsk_transcript *tr;
 	void *priv;
 	struct bsk_pipe pipe;
@@ -249,7 +250,6 @@ int bsk_policy_set_deadline(bool sync, u32 ms);
 int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 		  bool taken_over);
 void bsk_dev_disconnect(struct usb_interface *intf);
-void bsk_dev_set_state(struct bsk_dev *bdev, enum bootshake_state state);
 void bsk_dev_fail(struct bsk_dev *bdev, int err, const char *code,
 		  const char *fmt, ...) __printf(4, 5);
 int bsk_dev_retry(struct bsk_dev *bdev);
@@ -270,6 +270,9 @@ int bsk_devs_walk(unsigned long *cursor, unsigned int *gen,
 		  int (*fn)(struct bsk_dev *bdev, void *arg), void *arg);
 int bsk_dev_init(void);
 void bsk_dev_drop_all(void);
+bool bsk_dev_udev_released(struct usb_device *udev);
+int bsk_dev_quiesce(struct usb_interface *intf);
+int bsk_dev_resume(struct usb_interface *intf);
 void bsk_dev_exit(void);
 
 /* Tunables (module parameters, kmod/main.c), in milliseconds. */

@@ -15,6 +15,9 @@
  *   and writes return -ENODEV), cancel the work synchronously, unpublish
  *   and send the remove notification, release the sibling interface, drop
  *   the binding reference.  No state change can follow the remove event.
+ * - release, reset and suspend run under the USB device lock, like
+ *   disconnect, so none of them overlaps another; release tests @gone
+ *   under that lock, so the interfaces it touches are still there.
  */
 
 #include <linux/mm.h>
@@ -79,7 +82,9 @@ void bsk_dev_snapshot(struct bsk_dev *bdev, struct bsk_status *st)
  * @fn: called with the lock held to edit the state; must not sleep
  * @arg: passed to @fn
  *
- * Called from the work item only; one change notification follows.
+ * Process context.  Callers never overlap for one device: the work item,
+ * or release and resume with the work item cancelled or not yet queued.
+ * One change notification and one uevent follow.
  */
 void bsk_dev_update(struct bsk_dev *bdev,
 		    void (*fn)(struct bsk_status *st, const void *arg),
@@ -90,21 +95,6 @@ void bsk_dev_update(struct bsk_dev *bdev,
 	spin_unlock(&bdev->lock);
 	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_CHANGE_NTF);
 	bsk_uevent_state(bdev);
-}
-
-static void bsk_set_state_fn(struct bsk_status *st, const void *arg)
-{
-	st->state = *(const enum bootshake_state *)arg;
-}
-
-/**
- * bsk_dev_set_state() - move a device to a new state
- * @bdev: the device
- * @state: the new state
- */
-void bsk_dev_set_state(struct bsk_dev *bdev, enum bootshake_state state)
-{
-	bsk_dev_update(bdev, bsk_set_state_fn, &state);
 }
 
 /**
@@ -326,8 +316,16 @@ static struct usb_interface *bsk_other_intf(struct bsk_dev *bdev,
 	return intf == bdev->intf ? bdev->data : bdev->intf;
 }
 
-/* Was @udev released to userspace on this connection? */
-static bool bsk_udev_released(struct usb_device *udev)
+/**
+ * bsk_dev_udev_released() - was @udev released to userspace?
+ * @udev: a USB device
+ *
+ * A released device stays reported until it leaves the bus, and neither
+ * probe nor takeover binds it again on this connection.
+ *
+ * Return: true when a device of ours on @udev was released.
+ */
+bool bsk_dev_udev_released(struct usb_device *udev)
 {
 	struct bsk_dev *bdev;
 	unsigned long id;
@@ -344,39 +342,19 @@ static bool bsk_udev_released(struct usb_device *udev)
 	return ret;
 }
 
-/**
- * bsk_dev_probe() - bind a device: find its endpoints, arm IN, publish
- * @intf: the interface the USB core probes (the CDC comm interface)
- * @kind: what the ID table says the device is
- * @taken_over: the interfaces were taken from another driver
- *
- * The kind's policy decides: "off" does not bind, "watch" binds and
- * reports, "auto" (or an armed "watch") also queues the handshake, which
- * runs later from the work item.
- *
- * Return: 0 or a negative errno; on error nothing is left bound.
- */
-int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
-		  bool taken_over)
+static struct bsk_dev *bsk_dev_alloc(struct usb_interface *intf,
+				     const struct bsk_kind *kind,
+				     enum bootshake_policy policy,
+				     bool taken_over)
 {
 	struct usb_device *udev = interface_to_usbdev(intf);
-	enum bootshake_policy policy;
 	struct bsk_dev *bdev;
-	ktime_t now = ktime_get();
-	int ret;
-
-	if (bsk_udev_released(udev))
-		return -ENODEV;		/* userspace has it on this connection */
-
-	policy = bsk_policy_decide(kind);
-	if (policy == BOOTSHAKE_POLICY_OFF)
-		return -ENODEV;
 
 	bdev = kzalloc(sizeof(*bdev), GFP_KERNEL);
 	if (!bdev)
-		return -ENOMEM;
+		return NULL;
 
-	bdev->probe_time = now;
+	bdev->probe_time = ktime_get();
 	kref_init(&bdev->kref);
 	spin_lock_init(&bdev->lock);
 	mutex_init(&bdev->ctl_lock);
@@ -394,20 +372,31 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 
 	bdev->tr = kvzalloc(sizeof(*bdev->tr), GFP_KERNEL);
 	if (!bdev->tr) {
-		ret = -ENOMEM;
-		goto err_put;
+		bsk_dev_put(bdev);
+		return NULL;
 	}
-	bsk_tr_init(bdev->tr, now);
+	bsk_tr_init(bdev->tr, bdev->probe_time);
+	return bdev;
+}
 
-	ret = kind->bind(bdev);
+/*
+ * The kind finds the data interface and the endpoints; the pipe is set up
+ * and the data interface claimed.  On error nothing is claimed.
+ */
+static int bsk_dev_claim(struct bsk_dev *bdev)
+{
+	struct usb_interface *intf = bdev->intf;
+	int ret;
+
+	ret = bdev->kind->bind(bdev);
 	if (ret)
-		goto err_put;
+		return ret;
 
-	if (kind->uses_pipe) {
-		ret = bsk_pipe_init(&bdev->pipe, udev, bdev->in_ep,
+	if (bdev->kind->uses_pipe) {
+		ret = bsk_pipe_init(&bdev->pipe, bdev->udev, bdev->in_ep,
 				    bdev->out_ep, bdev->tr);
 		if (ret)
-			goto err_put;
+			return ret;
 	}
 
 	if (bdev->data != intf) {
@@ -417,18 +406,27 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 			dev_info(&intf->dev,
 				 "data interface %u is busy, not binding\n",
 				 bdev->data->cur_altsetting->desc.bInterfaceNumber);
-			goto err_put;
+			return ret;
 		}
 	}
 	usb_set_intfdata(intf, bdev);
+	return 0;
+}
 
-	if (kind->uses_pipe) {
-		ret = bsk_pipe_start(&bdev->pipe);
-		if (ret) {
-			dev_err(&intf->dev, "cannot arm bulk in: %d\n", ret);
-			goto err_release;
-		}
+/* Undo bsk_dev_claim(). */
+static void bsk_dev_unclaim(struct bsk_dev *bdev)
+{
+	usb_set_intfdata(bdev->intf, NULL);
+	if (bdev->data != bdev->intf) {
+		usb_set_intfdata(bdev->data, NULL);
+		usb_driver_release_interface(&bsk_usb_driver, bdev->data);
 	}
+}
+
+/* Give the device an id and make it visible to netlink readers. */
+static int bsk_dev_publish(struct bsk_dev *bdev)
+{
+	int ret;
 
 	mutex_lock(&bsk_devs_lock);
 	ret = xa_alloc_cyclic(&bsk_devs, &bdev->id, bdev, xa_limit_32b,
@@ -436,11 +434,57 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 	if (ret >= 0)
 		bsk_devs_gen = bsk_devs_gen + 1 ?: 1;
 	mutex_unlock(&bsk_devs_lock);
-	if (ret < 0)
+	return ret < 0 ? ret : 0;
+}
+
+/**
+ * bsk_dev_probe() - bind a device: find its endpoints, arm IN, publish
+ * @intf: the interface the USB core probes (the CDC comm interface)
+ * @kind: what the ID table says the device is
+ * @taken_over: the interfaces were taken from another driver
+ *
+ * The kind's policy decides: "off" does not bind, "watch" binds and
+ * reports, "auto" (or an armed "watch") also queues the handshake, which
+ * runs later from the work item.
+ *
+ * Return: 0 or a negative errno; on error nothing is left bound.
+ */
+int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
+		  bool taken_over)
+{
+	enum bootshake_policy policy;
+	struct bsk_dev *bdev;
+	int ret;
+
+	if (bsk_dev_udev_released(interface_to_usbdev(intf)))
+		return -ENODEV;		/* userspace has it on this connection */
+
+	policy = bsk_policy_decide(kind);
+	if (policy == BOOTSHAKE_POLICY_OFF)
+		return -ENODEV;
+
+	bdev = bsk_dev_alloc(intf, kind, policy, taken_over);
+	if (!bdev)
+		return -ENOMEM;
+
+	ret = bsk_dev_claim(bdev);
+	if (ret)
+		goto err_put;
+
+	if (kind->uses_pipe) {
+		ret = bsk_pipe_start(&bdev->pipe);
+		if (ret) {
+			dev_err(&intf->dev, "cannot arm bulk in: %d\n", ret);
+			goto err_unclaim;
+		}
+	}
+
+	ret = bsk_dev_publish(bdev);
+	if (ret)
 		goto err_stop;
 
-	dev_info(&intf->dev, "%s bound as bootshake device %u, policy %s\n",
-		 kind->name, bdev->id, bsk_policy_name(policy));
+	dev_dbg(&intf->dev, "%s bound as bootshake device %u, policy %s\n",
+		kind->name, bdev->id, bsk_policy_name(policy));
 	bsk_nl_notify(bdev, BOOTSHAKE_CMD_DEV_ADD_NTF);
 	bsk_uevent_state(bdev);
 
@@ -453,12 +497,8 @@ int bsk_dev_probe(struct usb_interface *intf, const struct bsk_kind *kind,
 
 err_stop:
 	bsk_pipe_stop(&bdev->pipe);
-err_release:
-	usb_set_intfdata(intf, NULL);
-	if (bdev->data != intf) {
-		usb_set_intfdata(bdev->data, NULL);
-		usb_driver_release_interface(&bsk_usb_driver, bdev->data);
-	}
+err_unclaim:
+	bsk_dev_unclaim(bdev);
 err_put:
 	bsk_dev_put(bdev);
 	return ret;
@@ -468,8 +508,8 @@ err_put:
  * bsk_dev_retry() - run the handshake again on a claimed device
  * @bdev: the device (referenced by the caller)
  *
- * Return: 0 when queued, -EBUSY while a handshake runs, -ENODEV when the
- * device is gone or released.
+ * Return: 0 when queued, -EBUSY while a handshake runs or the device is
+ * suspended or being reset, -ENODEV when the device is gone or released.
  */
 int bsk_dev_retry(struct bsk_dev *bdev)
 {
@@ -483,6 +523,8 @@ int bsk_dev_retry(struct bsk_dev *bdev)
 
 	if (bdev->gone || bdev->released)
 		ret = -ENODEV;
+	else if (bdev->paused)
+		ret = -EBUSY;
 	else if (state == BOOTSHAKE_STATE_PROBED ||
 		 state == BOOTSHAKE_STATE_SYNCING ||
 		 state == BOOTSHAKE_STATE_IDENTIFYING ||
@@ -508,13 +550,21 @@ static void bsk_set_released_fn(struct bsk_status *st, const void *arg)
  * can claim them through usbfs.  The device stays reported as "released"
  * until it leaves the bus, and is not bound again on this connection.
  *
+ * All of it runs under the USB device lock, which disconnect also holds:
+ * an unplug either comes first (then @gone is set and this returns
+ * -ENODEV) or waits until the interfaces are released, so @bdev->intf is
+ * never used after usbcore freed it.  The lock is held across
+ * cancel_work_sync(): the handshake never takes it.
+ *
  * Return: 0, or -ENODEV when it is gone or already released.
  */
 int bsk_dev_release(struct bsk_dev *bdev)
 {
+	usb_lock_device(bdev->udev);
 	mutex_lock(&bdev->ctl_lock);
 	if (bdev->gone || bdev->released) {
 		mutex_unlock(&bdev->ctl_lock);
+		usb_unlock_device(bdev->udev);
 		return -ENODEV;
 	}
 	WRITE_ONCE(bdev->released, true);
@@ -528,10 +578,87 @@ int bsk_dev_release(struct bsk_dev *bdev)
 	bsk_tr_note(bdev->tr, "released");
 	bsk_dev_update(bdev, bsk_set_released_fn, NULL);
 
-	/* Like a driver releasing its interface: hold the device lock. */
-	usb_lock_device(bdev->udev);
+	/* Runs our disconnect for both interfaces; it sees @released. */
 	usb_driver_release_interface(&bsk_usb_driver, bdev->intf);
 	usb_unlock_device(bdev->udev);
+	return 0;
+}
+
+/*
+ * The comm interface's callbacks act for the device; the claimed data
+ * interface's are no-ops.  NULL when @intf is not a bound comm interface.
+ */
+static struct bsk_dev *bsk_dev_of_comm(struct usb_interface *intf)
+{
+	struct bsk_dev *bdev = usb_get_intfdata(intf);
+
+	return bdev && bdev->intf == intf ? bdev : NULL;
+}
+
+/**
+ * bsk_dev_quiesce() - stop I/O and the handshake before a reset or suspend
+ * @intf: a bound interface; the USB device lock is held
+ *
+ * The pre_reset() and suspend() callback.  Kills the pipe's URBs (the IN
+ * side then holds -ENOENT, which the next handshake clears), keeps retry
+ * from queueing, and waits for a running handshake to end; a handshake
+ * cut here ends early and runs again from bsk_dev_resume().  Nothing is
+ * in flight when it returns, as usbcore requires.
+ *
+ * Return: 0.
+ */
+int bsk_dev_quiesce(struct usb_interface *intf)
+{
+	struct bsk_dev *bdev = bsk_dev_of_comm(intf);
+
+	if (!bdev)
+		return 0;
+
+	mutex_lock(&bdev->ctl_lock);
+	bdev->paused = true;
+	mutex_unlock(&bdev->ctl_lock);
+
+	if (bdev->kind->uses_pipe)
+		bsk_pipe_quiesce(&bdev->pipe);
+	if (cancel_work_sync(&bdev->work))
+		bsk_dev_put(bdev);
+	/* What the handshake submitted before it saw the kill. */
+	if (bdev->kind->uses_pipe)
+		bsk_pipe_quiesce(&bdev->pipe);
+	bsk_tr_note(bdev->tr, "quiesced");
+	return 0;
+}
+
+/**
+ * bsk_dev_resume() - after a reset or a system resume: handshake again
+ * @intf: a bound interface; the USB device lock is held
+ *
+ * The post_reset(), resume() and reset_resume() callback.  A boot ROM's
+ * download session does not survive a bus reset or a host suspend: the
+ * device keeps its id and its report, and a device whose handshake had
+ * been started ("watching" ones wait for a retry as before) is
+ * handshaken again, "syncing" to "ready" or "failed" as after a plug.
+ *
+ * Return: 0.
+ */
+int bsk_dev_resume(struct usb_interface *intf)
+{
+	struct bsk_dev *bdev = bsk_dev_of_comm(intf);
+	enum bootshake_state state;
+
+	if (!bdev)
+		return 0;
+
+	bsk_tr_note(bdev->tr, "resumed");
+	mutex_lock(&bdev->ctl_lock);
+	bdev->paused = false;
+	spin_lock(&bdev->lock);
+	state = bdev->st.state;
+	spin_unlock(&bdev->lock);
+	if (!bdev->gone && !bdev->released &&
+	    state != BOOTSHAKE_STATE_WATCHING)
+		bsk_dev_queue(bdev);
+	mutex_unlock(&bdev->ctl_lock);
 	return 0;
 }
 
@@ -572,8 +699,8 @@ void bsk_dev_usb_removed(struct usb_device *udev)
 		return;
 
 	bsk_dev_unpublish(found);
-	dev_info(&udev->dev, "released bootshake device %u left the bus\n",
-		 found->id);
+	dev_dbg(&udev->dev, "released bootshake device %u left the bus\n",
+		found->id);
 	bsk_dev_put(found);	/* the binding's reference, kept on release */
 }
 
@@ -617,7 +744,7 @@ void bsk_dev_disconnect(struct usb_interface *intf)
 		return;	/* reported until it leaves the bus */
 
 	bsk_dev_unpublish(bdev);
-	dev_info(&intf->dev, "bootshake device %u gone\n", bdev->id);
+	dev_dbg(&intf->dev, "bootshake device %u gone\n", bdev->id);
 	bsk_dev_put(bdev);
 }
 

@@ -161,6 +161,16 @@ static void bsk_disconnect(struct usb_interface *intf)
 }
 
 /*
+ * System sleep and USB resets keep the binding: the handshake is stopped
+ * before and run again after (kmod/dev.c, Documentation/design.rst).
+ * No autosuspend: supports_autosuspend stays 0.
+ */
+static int bsk_suspend(struct usb_interface *intf, pm_message_t message)
+{
+	return bsk_dev_quiesce(intf);
+}
+
+/*
  * new_id and remove_id, as usbcore's own (drivers/usb/core/driver.c), plus
  * a takeover: a bridge named by a new ID may be held by cdc_acm already,
  * and usbcore's driver_attach() only probes unbound interfaces.
@@ -220,6 +230,11 @@ struct usb_driver bsk_usb_driver = {
 	.name = "bootshake",
 	.probe = bsk_probe,
 	.disconnect = bsk_disconnect,
+	.suspend = bsk_suspend,
+	.resume = bsk_dev_resume,
+	.reset_resume = bsk_dev_resume,
+	.pre_reset = bsk_dev_quiesce,
+	.post_reset = bsk_dev_resume,
 	.id_table = bsk_ids,
 	.dev_groups = bsk_dev_groups,
 	.disable_hub_initiated_lpm = 1,

@@ -288,6 +288,25 @@ int bsk_pipe_recover(struct bsk_pipe *p)
 }
 
 /**
+ * bsk_pipe_quiesce() - stop the I/O in flight, for a reset or a suspend
+ * @p: the pipe
+ *
+ * Called with the USB device locked from pre_reset() and suspend().  No
+ * cool-down may resubmit afterwards; the IN side is left in error
+ * (-ENOENT), so the next handshake restarts it through bsk_pipe_recover().
+ * May sleep.
+ */
+void bsk_pipe_quiesce(struct bsk_pipe *p)
+{
+	spin_lock_irq(&p->lock);
+	p->hold = true;
+	spin_unlock_irq(&p->lock);
+	cancel_delayed_work_sync(&p->cooldown);
+	usb_kill_anchored_urbs(&p->in_anchor);
+	usb_kill_anchored_urbs(&p->out_anchor);
+}
+
+/**
  * bsk_pipe_stop() - stop all I/O for good
  * @p: the pipe
  *

@@ -52,7 +52,8 @@
  * @tr: transcript every byte in and out is recorded in
  * @in_errors: transient IN errors in a row (reset by a good completion)
  * @parked: bit i set: @in_urbs[i] waits for @cooldown to submit it again
- * @hold: bsk_pipe_recover() is restarting the IN side: park nothing
+ * @hold: bsk_pipe_recover() is restarting the IN side, or
+ *	bsk_pipe_quiesce() stopped it: park nothing
  * @cooldown: resubmits the @parked URBs after %BSK_PIPE_COOLDOWN_MS
  *
  * Rules: @dead is written only with @io_mutex held, with WRITE_ONCE(); it
@@ -112,6 +113,7 @@ int bsk_pipe_init(struct bsk_pipe *p, struct usb_device *udev,
 		  struct bsk_transcript *tr);
 int bsk_pipe_recover(struct bsk_pipe *p);
 int bsk_pipe_start(struct bsk_pipe *p);
+void bsk_pipe_quiesce(struct bsk_pipe *p);
 void bsk_pipe_stop(struct bsk_pipe *p);
 void bsk_pipe_free(struct bsk_pipe *p);
 int bsk_pipe_write(struct bsk_pipe *p, const u8 *buf, size_t len,

@@ -7,10 +7,13 @@
  * real machine udev loads all matching modules, so which driver binds
  * first is a race, and a driver registered earlier always wins a device
  * plugged later.  The modprobe.d softdep shipped with bootshake makes it
- * load first when it can; this file covers the rest: whenever any driver
- * binds a USB interface whose device is in our ID table, once at load, and
- * whenever an ID is added through new_id, a work item unbinds the foreign
- * driver from that device's interfaces and attaches bootshake.  "Our ID
+ * load first when it can; this file covers the rest: whenever a generic
+ * driver binds an interface that our ID table matches, a work item
+ * unbinds it from that device's interfaces and attaches bootshake; only
+ * that device is looked at.  Once at load, and whenever an ID is added
+ * through new_id (no bind event comes then), the whole bus is scanned.
+ * A device released to userspace is never taken over: whoever binds it
+ * afterwards keeps it.  "Our ID
  * table" includes the dynamic IDs (usart_ids, new_id): an opted-in USART
  * bridge is a CDC-ACM device that cdc_acm binds as readily as a BROM.  The
  * download window is seconds long, the takeover takes milliseconds.
@@ -35,6 +38,22 @@ struct bsk_takeover_scan {
 static DEFINE_MUTEX(bsk_takeover_lock);
 static struct usb_interface *bsk_takeover_current;
 static bool bsk_takeover_live;	/* under the lock: kicks schedule work */
+
+/* A device a generic driver just bound, to be looked at by the work. */
+struct bsk_takeover_req {
+	struct list_head node;
+	struct usb_device *udev;	/* referenced */
+};
+
+/*
+ * What the work is to look at: the devices of bind events and, after a
+ * load or a new ID, the whole bus.  Both under bsk_takeover_req_lock,
+ * which the notifier takes (it runs under the device lock of the bound
+ * interface's parent, so it must not wait for bsk_takeover_lock).
+ */
+static DEFINE_SPINLOCK(bsk_takeover_req_lock);
+static LIST_HEAD(bsk_takeover_reqs);
+static bool bsk_takeover_all;
 
 static void bsk_takeover_workfn(struct work_struct *work);
 static DECLARE_WORK(bsk_takeover_work, bsk_takeover_workfn);
@@ -81,13 +100,13 @@ static bool bsk_takeover_match(struct usb_interface *intf)
 }
 
 /*
- * Called for each USB device from usb_for_each_dev() (process context,
- * may sleep): collect the interfaces that match our tables while a
- * foreign driver holds part of their device.  bus_for_each_dev() pins
+ * Collect the interfaces of @udev that match our tables while a foreign
+ * driver holds part of the device (process context, may sleep; also the
+ * usb_for_each_dev() callback of a whole-bus scan).  The caller pins
  * @udev, not its configuration: usb_disconnect() frees the interfaces
  * (usb_disable_device()) under the device lock, so they are looked at
  * only under that lock.  Without it KASAN saw a use-after-free here in a
- * plug storm.
+ * plug storm.  A device released to userspace is skipped.
  */
 static int bsk_takeover_collect(struct usb_device *udev, void *data)
 {
@@ -97,7 +116,8 @@ static int bsk_takeover_collect(struct usb_device *udev, void *data)
 
 	usb_lock_device(udev);
 	config = udev->actconfig;
-	if (!config || !bsk_has_foreign(config))
+	if (!config || !bsk_has_foreign(config) ||
+	    bsk_dev_udev_released(udev))
 		goto out;
 
 	for (i = 0; i < config->desc.bNumInterfaces; i++) {
@@ -108,8 +128,7 @@ static int bsk_takeover_collect(struct usb_device *udev, void *data)
 			continue;
 		if (scan->n == BSK_TAKEOVER_MAX)
 			break;
-		/* The interface does not pin its parent: hold both. */
-		usb_get_dev(udev);
+		/* The interface pins its parent device as well. */
 		scan->intfs[scan->n++] = usb_get_intf(intf);
 	}
 out:
@@ -151,26 +170,69 @@ static void bsk_takeover_one(struct usb_interface *intf)
 		dev_warn(&intf->dev, "takeover failed: %d\n", ret);
 }
 
+/* Take the requests queued so far; whether the whole bus is asked for. */
+static bool bsk_takeover_take_reqs(struct list_head *reqs)
+{
+	bool all;
+
+	spin_lock(&bsk_takeover_req_lock);
+	list_splice_init(&bsk_takeover_reqs, reqs);
+	all = bsk_takeover_all;
+	bsk_takeover_all = false;
+	spin_unlock(&bsk_takeover_req_lock);
+	return all;
+}
+
+static void bsk_takeover_free_reqs(struct list_head *reqs)
+{
+	struct bsk_takeover_req *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, reqs, node) {
+		list_del(&req->node);
+		usb_put_dev(req->udev);
+		kfree(req);
+	}
+}
+
 static void bsk_takeover_workfn(struct work_struct *work)
 {
 	struct bsk_takeover_scan *scan;
+	struct bsk_takeover_req *req;
+	LIST_HEAD(reqs);
 	unsigned int i;
+	bool all;
 
+	all = bsk_takeover_take_reqs(&reqs);
 	scan = kzalloc(sizeof(*scan), GFP_KERNEL);
 	if (!scan)
-		return;
+		goto out;
 
-	usb_for_each_dev(scan, bsk_takeover_collect);
+	if (all) {
+		usb_for_each_dev(scan, bsk_takeover_collect);
+	} else {
+		list_for_each_entry(req, &reqs, node)
+			bsk_takeover_collect(req->udev, scan);
+	}
 
 	mutex_lock(&bsk_takeover_lock);
 	for (i = 0; i < scan->n; i++) {
 		if (bsk_takeover)
 			bsk_takeover_one(scan->intfs[i]);
-		usb_put_dev(interface_to_usbdev(scan->intfs[i]));
 		usb_put_intf(scan->intfs[i]);
 	}
 	mutex_unlock(&bsk_takeover_lock);
 	kfree(scan);
+out:
+	bsk_takeover_free_reqs(&reqs);
+}
+
+/* Ask the work to scan the whole bus (load, new ID). */
+static void bsk_takeover_scan_all(void)
+{
+	spin_lock(&bsk_takeover_req_lock);
+	bsk_takeover_all = true;
+	spin_unlock(&bsk_takeover_req_lock);
+	schedule_work(&bsk_takeover_work);
 }
 
 /**
@@ -184,14 +246,52 @@ bool bsk_takeover_pending(struct usb_interface *intf)
 	return READ_ONCE(bsk_takeover_current) == intf;
 }
 
+/*
+ * A driver was bound on the USB bus.  Only interfaces bound to one of
+ * the generic drivers (which are interface drivers) matter; their USB
+ * device is queued for the work, which looks for interfaces our tables
+ * match (option may hold the data interface while the comm interface is
+ * the one we match).  Runs in process context from driver_bound(), with
+ * the device (and its parent) locked, so @dev is alive here; the request
+ * pins the USB device.
+ */
 static int bsk_takeover_notify(struct notifier_block *nb,
 			       unsigned long action, void *data)
 {
 	struct device *dev = data;
+	struct bsk_takeover_req *req, *pos;
+	struct usb_interface *intf;
+	struct usb_device *udev;
+	bool queued = false;
 
-	if (action == BUS_NOTIFY_BOUND_DRIVER && bsk_takeover &&
-	    dev->driver != &bsk_usb_driver.driver)
-		schedule_work(&bsk_takeover_work);
+	if (action != BUS_NOTIFY_BOUND_DRIVER || !READ_ONCE(bsk_takeover) ||
+	    !dev->driver ||
+	    match_string(bsk_generic_drivers, ARRAY_SIZE(bsk_generic_drivers),
+			 dev->driver->name) < 0)
+		return NOTIFY_DONE;
+
+	intf = to_usb_interface(dev);
+	udev = interface_to_usbdev(intf);
+
+	req = kmalloc(sizeof(*req), GFP_KERNEL);
+	if (!req)
+		return NOTIFY_DONE;
+
+	spin_lock(&bsk_takeover_req_lock);
+	list_for_each_entry(pos, &bsk_takeover_reqs, node) {
+		if (pos->udev == udev) {
+			queued = true;	/* cdc_acm binds comm and data */
+			break;
+		}
+	}
+	if (!queued) {
+		req->udev = usb_get_dev(udev);
+		list_add_tail(&req->node, &bsk_takeover_reqs);
+	}
+	spin_unlock(&bsk_takeover_req_lock);
+	if (queued)
+		kfree(req);
+	schedule_work(&bsk_takeover_work);
 	return NOTIFY_DONE;
 }
 
@@ -217,7 +317,7 @@ int bsk_takeover_init(void)
 	bsk_takeover_live = true;
 	mutex_unlock(&bsk_takeover_lock);
 	if (bsk_takeover)
-		schedule_work(&bsk_takeover_work);
+		bsk_takeover_scan_all();
 	return 0;
 }
 
@@ -231,7 +331,7 @@ void bsk_takeover_kick(void)
 {
 	mutex_lock(&bsk_takeover_lock);
 	if (bsk_takeover_live && READ_ONCE(bsk_takeover))
-		schedule_work(&bsk_takeover_work);
+		bsk_takeover_scan_all();
 	mutex_unlock(&bsk_takeover_lock);
 }
 
@@ -240,10 +340,14 @@ void bsk_takeover_kick(void)
  */
 void bsk_takeover_exit(void)
 {
+	LIST_HEAD(reqs);
+
 	/* new_id stays writable until usb_deregister(): no kick after this */
 	mutex_lock(&bsk_takeover_lock);
 	bsk_takeover_live = false;
 	mutex_unlock(&bsk_takeover_lock);
 	bus_unregister_notifier(bsk_usb_driver.driver.bus, &bsk_takeover_nb);
 	cancel_work_sync(&bsk_takeover_work);
+	bsk_takeover_take_reqs(&reqs);
+	bsk_takeover_free_reqs(&reqs);
 }

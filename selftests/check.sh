@@ -39,6 +39,7 @@ TESTS=(
 	selftests/tests/nl_fuzz
 	selftests/tests/jobs
 	selftests/tests/nl_limits
+	selftests/tests/lifecycle
 )
 # dummy_hcd host/gadget pairs in the guest: jobs plugs 8 devices at once.
 DUMMY_NUM=8

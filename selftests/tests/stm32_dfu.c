@@ -291,8 +291,8 @@ static void read_intf_attr(const char *devpath, const char *name, char *buf,
 
 /*
  * 1: a udev rule can match the family: the ready uevent carries it, with
- * how sure the inference is (no chip ID is read over DFU), and so does
- * the interface's bootshake_identity attribute.
+ * how sure the inference is (no chip ID is read over DFU), and so do
+ * the interface's bootshake_family and _family_confidence attributes.
  */
 TEST_F_TIMEOUT(dfu, udev_sees_family, 120)
 {
@@ -314,10 +314,12 @@ TEST_F_TIMEOUT(dfu, udev_sees_family, 120)
 				     2000 * bsk_scale()));
 	close(uev);
 
-	read_intf_attr(self->c.emu.path, "bootshake_identity", buf,
+	read_intf_attr(self->c.emu.path, "bootshake_family", buf,
 		       sizeof(buf));
-	EXPECT_STREQ("BOOTSHAKE_FAMILY=STM32F2/F4\n"
-		     "BOOTSHAKE_FAMILY_CONFIDENCE=80\n", buf);
+	EXPECT_STREQ("STM32F2/F4\n", buf);
+	read_intf_attr(self->c.emu.path, "bootshake_family_confidence", buf,
+		       sizeof(buf));
+	EXPECT_STREQ("80\n", buf);
 	read_intf_attr(self->c.emu.path, "bootshake_kind", buf, sizeof(buf));
 	EXPECT_STREQ("stm32-dfu\n", buf);
 }

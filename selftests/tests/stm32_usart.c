@@ -187,10 +187,29 @@ TEST_F_TIMEOUT(usart, nominal, 120)
 	json_object_put(ev);
 }
 
+/* A sysfs file of the bridge's comm interface, in @buf ("" if none). */
+static const char *read_attr(const char *devpath, const char *name,
+			     char *buf, size_t len)
+{
+	char path[160];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s:1.0/%s",
+		 devpath, name);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 /*
  * 39: a udev rule can match the chip: the ready uevent on the bridge's
  * comm interface carries the family and what GET_ID and GET read, and so
- * does its bootshake_identity attribute.
+ * do its bootshake_family, _stm32_pid and _bl_version attributes.
  */
 TEST_F_TIMEOUT(usart, udev_sees_chip, 120)
 {
@@ -202,8 +221,6 @@ TEST_F_TIMEOUT(usart, udev_sees_chip, 120)
 	int uev = bsk_uevent_open();
 	char devpath[48], path[160], buf[256];
 	json_object *ev;
-	size_t n = 0;
-	FILE *f;
 
 	ASSERT_LE(0, uev);
 	ev = plug(_metadata, self, NULL, 3000 * bsk_scale());
@@ -215,17 +232,24 @@ TEST_F_TIMEOUT(usart, udev_sees_chip, 120)
 				     2000 * bsk_scale()));
 	close(uev);
 
+	EXPECT_STREQ("STM32F405/407/415/417\n",
+		     read_attr(self->emu.path, "bootshake_family", buf,
+			       sizeof(buf)));
+	EXPECT_STREQ("0x0413\n",
+		     read_attr(self->emu.path, "bootshake_stm32_pid", buf,
+			       sizeof(buf)));
+	EXPECT_STREQ("0x31\n",
+		     read_attr(self->emu.path, "bootshake_bl_version", buf,
+			       sizeof(buf)));
+	/* the chip's own ID: no confidence, and no MediaTek files */
 	snprintf(path, sizeof(path),
-		 "/sys/bus/usb/devices/%s:1.0/bootshake_identity",
+		 "/sys/bus/usb/devices/%s:1.0/bootshake_family_confidence",
 		 self->emu.path);
-	f = fopen(path, "r");
-	ASSERT_NE(NULL, f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	EXPECT_STREQ("BOOTSHAKE_FAMILY=STM32F405/407/415/417\n"
-		     "BOOTSHAKE_STM32_PID=0x0413\n"
-		     "BOOTSHAKE_BL_VERSION=0x31\n", buf);
+	EXPECT_NE(0, access(path, F_OK));
+	snprintf(path, sizeof(path),
+		 "/sys/bus/usb/devices/%s:1.0/bootshake_hw_code",
+		 self->emu.path);
+	EXPECT_NE(0, access(path, F_OK));
 }
 
 /* 40: the ROM was synced by an earlier session: NACK, go on. */
