@@ -518,6 +518,37 @@ static bool m_wdt_timeout(const struct view *v, char *ev, size_t len)
 	return m_wdt(v, BOOTSHAKE_WDT_TIMEOUT, ev, len);
 }
 
+/*
+ * The MediaTek identity readout ended early: the flag, and the driver's
+ * note naming the step it ended before (and the misses that ended it).
+ */
+static bool m_ident_partial(const struct view *v, char *ev, size_t len)
+{
+	static const char ended[] = "identity ended early before ";
+	char text[96], miss[96] = "";
+	size_t i;
+
+	if (!(v->dev->flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL))
+		return false;
+	for (i = 0; v->tr && i < v->tr->n; i++) {
+		if (v->tr->v[i].dir != BOOTSHAKE_DIR_NOTE)
+			continue;
+		bs_tr_text(&v->tr->v[i], text, sizeof(text));
+		if (!strncmp(text, "cmd ", 4) && !strstr(text, "retry") &&
+		    (strstr(text, ": timeout") || strstr(text, ": bad echo") ||
+		     strstr(text, ": stall again")))
+			snprintf(miss, sizeof(miss), "%s", text);
+		if (!strncmp(text, ended, sizeof(ended) - 1)) {
+			snprintf(ev, len, "the readout ended before %s%s%s",
+				 text + sizeof(ended) - 1,
+				 miss[0] ? "; last miss: " : "", miss);
+			return true;
+		}
+	}
+	snprintf(ev, len, "the module reports ident_partial");
+	return true;
+}
+
 static bool m_usb_error(const struct view *v, char *ev, size_t len)
 {
 	if (!code_is(v, "stall") && !code_is(v, "usb-error"))
@@ -652,6 +683,15 @@ static const struct rule rules[] = {
 		.cause	= "the device never answered the write that disables its watchdog (some vendor preloaders do not): it may reset within seconds",
 		.fix	= "start the flashing tool at once and let it skip its own handshake, or use a device-specific preloader and download agent",
 		.match	= m_wdt_timeout,
+	},
+	{
+		.code	= "ident-partial",
+		.kinds	= K_MTK,
+		.severity = BS_SEV_WARNING,
+		.failed_severity = BS_SEV_WARNING,
+		.cause	= "the identity readout ended early: two commands in a row stayed unanswered even after waiting for the device to go quiet and asking again, so the fields after that step are missing (an old chip that stops answering, or a device too slow or disturbed for the step deadline)",
+		.fix	= "if the chip should know those commands, raise the step deadline (`bootshake policy mtk-brom --step-timeout MS`) and `bootshake retry DEV`; check the watchdog line: it is still armed unless it says disabled",
+		.match	= m_ident_partial,
 	},
 	{
 		.code	= "already-synced",

@@ -206,6 +206,25 @@ static uint32_t mtk_mem_get(const struct mtk *m, uint32_t addr)
 	return 0;
 }
 
+/*
+ * late=: hold the reply to command @c (or, with late=all, every reply of
+ * the command loop, @param: a reply to a command's parameter) for
+ * late_ms.  A single command's reply is late once: the host's retry of
+ * it is answered at once.
+ */
+static int mtk_late(struct emu_ctx *ctx, struct mtk *m, int c, bool param)
+{
+	if (!m->late_ms || m->late_cmd == MTK_LATE_NONE)
+		return 0;
+	if (m->late_cmd != MTK_LATE_ALL &&
+	    (param || m->late_cmd != c || m->late_done))
+		return 0;
+	m->late_done = true;
+	emu_log(ctx, "fault late %02x%s %lu ms", c, param ? " param" : "",
+		m->late_ms);
+	return emu_sleep(ctx, (int)m->late_ms);
+}
+
 /* the watchdog MODE key 0x22 in the top byte, ENABLE (bit 0) clear */
 static bool mtk_wdt_disables(uint32_t val, unsigned int width)
 {
@@ -230,9 +249,13 @@ static int mtk_write_cmd(struct emu_ctx *ctx, struct mtk *m, uint8_t cmd)
 	if (!err)
 		err = mtk_get(ctx, 4, &addr);
 	if (!err)
+		err = mtk_late(ctx, m, cmd, true);
+	if (!err)
 		err = mtk_put32(ctx, addr);
 	if (!err)
 		err = mtk_get(ctx, 4, &count);
+	if (!err)
+		err = mtk_late(ctx, m, cmd, true);
 	if (!err)
 		err = mtk_put32(ctx, count);
 	if (err)
@@ -262,6 +285,8 @@ static int mtk_write_cmd(struct emu_ctx *ctx, struct mtk *m, uint8_t cmd)
 	err = mtk_put16(ctx, status);
 	for (i = 0; !err && i < count; i++) {
 		err = mtk_get(ctx, width, &val);
+		if (!err)
+			err = mtk_late(ctx, m, cmd, true);
 		if (!err)
 			err = mtk_put_n(ctx, width, val);
 		if (err)
@@ -334,6 +359,9 @@ static int mtk_command(struct emu_ctx *ctx, struct mtk *m, uint8_t c)
 		emu_log(ctx, "hung: ignored %02x", c);
 		return 0;
 	}
+	err = mtk_late(ctx, m, c, false);
+	if (err)
+		return err;
 	switch (c) {
 	case 0xfe:	/* GET_BL_VER: BROM echoes, preloader: version */
 		return mtk_put8(ctx, brom ? 0xfe : (uint8_t)m->bl_ver);
@@ -353,6 +381,10 @@ static int mtk_command(struct emu_ctx *ctx, struct mtk *m, uint8_t c)
 	if (m->unplug_after == c) {
 		emu_log(ctx, "fault unplug-after %02x", c);
 		return mtk_gone(ctx, "unplug-after-echo");
+	}
+	if (m->echo_only[c / 8] & 1u << (c % 8)) {
+		emu_log(ctx, "fault echo-only %02x", c);
+		return 0;
 	}
 	switch (c) {
 	case 0xfd:	/* GET_HW_CODE */
@@ -614,6 +646,7 @@ void mtk_init_common(struct emu_ctx *ctx, struct mtk *m, enum mtk_mode mode)
 				(uint8_t)((x * 0x2545F4914F6CDD1Dull) >> 56);
 	}
 	m->unplug_after = -1;
+	m->late_cmd = MTK_LATE_NONE;
 	m->reset_gap_ms = 200;
 	m->window_ms = 2500;
 	m->sync_window_ms = 300;
@@ -771,6 +804,36 @@ static int knob_unplug_after(struct emu_ctx *ctx, const char *v)
 	return err;
 }
 
+static int knob_late(struct emu_ctx *ctx, const char *v)
+{
+	unsigned long c;
+	MTK_PRIV;
+	int err;
+
+	if (!strcmp(v, "all")) {
+		m->late_cmd = MTK_LATE_ALL;
+		return 0;
+	}
+	err = emu_parse_uint(v, 0xff, &c);
+	if (!err)
+		m->late_cmd = (int)c;
+	return err;
+}
+
+MTK_UINT_KNOB(knob_late_ms, late_ms, 600000)
+
+/* repeatable: each use adds a command */
+static int knob_echo_only(struct emu_ctx *ctx, const char *v)
+{
+	unsigned long c;
+	MTK_PRIV;
+	int err = emu_parse_uint(v, 0xff, &c);
+
+	if (!err)
+		m->echo_only[c / 8] |= (uint8_t)(1u << (c % 8));
+	return err;
+}
+
 /* 8 characters, or 16 hex digits (for "AT+GCAP\r" and the like) */
 static int knob_token(struct emu_ctx *ctx, const char *v)
 {
@@ -843,6 +906,14 @@ const struct emu_knob mtk_knobs[] = {
 	{ "unplug_after", 1,
 	  "leave the bus right after echoing command byte N (e.g. 0xe1)",
 	  knob_unplug_after },
+	{ "late", 1,
+	  "0xCC: the reply to command CC leaves late_ms late, once | all: every reply of the command loop does",
+	  knob_late },
+	{ "late_ms", 1, "how late the late= reply leaves (default 0: off)",
+	  knob_late_ms },
+	{ "echo_only", 1,
+	  "command byte N is echoed, then nothing (repeatable, e.g. 0xfc)",
+	  knob_echo_only },
 	/* preloader */
 	{ "tolerant", 0, "MT6765 preloader: an A0 mid-sync silently sets index 1",
 	  knob_tolerant },
