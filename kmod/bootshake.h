@@ -290,4 +290,7 @@ extern const struct bsk_kind bsk_stm32_usart_kind;
 int bsk_stm32_env(const struct bsk_status *st, struct bsk_env_var *vars,
 		  int max);
 
+/* kmod/cdc.c */
+int bsk_cdc_bind_data(struct bsk_dev *bdev);
+
 #endif /* _BOOTSHAKE_H */

@@ -16,7 +16,6 @@
  */
 
 #include <linux/jiffies.h>
-#include <linux/usb/cdc.h>
 #include <net/genetlink.h>
 
 #include <linux/string.h>
@@ -505,11 +504,10 @@ static int mtk_settle(struct mtk_ident_run *r, u8 cmd)
 	if (n <= 0)
 		return n;
 	r->heard = true;
-	bsk_tr_note(bdev->tr, "cmd %02x: drained %d late bytes", cmd, n);
+	bsk_tr_note(bdev->tr, "cmd %02x: drained %d", cmd, n);
 	if (r->reply_ms == bdev->step_ms) {
 		r->reply_ms = 2 * bdev->step_ms;
-		bsk_tr_note(bdev->tr, "slow device: %u ms per reply",
-			    r->reply_ms);
+		bsk_tr_note(bdev->tr, "slow: %u ms/reply", r->reply_ms);
 	}
 	return n;
 }
@@ -545,8 +543,9 @@ static int mtk_query(struct mtk_ident_run *r, const struct mtk_query *q)
 			ret = mtk_query_once(r, q);
 	}
 	if (ret == -ETIMEDOUT || ret == -EPROTO) {
-		bsk_tr_note(bdev->tr, "cmd %02x: %s, retry", q->cmd,
+		bsk_tr_note(bdev->tr, "cmd %02x: %s", q->cmd,
 			    mtk_err_word(ret));
+		bsk_tr_note(bdev->tr, "cmd %02x: retry", q->cmd);
 		n = mtk_settle(r, q->cmd);
 		if (n == -ENODEV)
 			return n;
@@ -694,7 +693,7 @@ static int mtk_watchdog(struct mtk_ident_run *r)
 		return 0;
 	}
 	if (mtk_gave_up(r) && !r->heard) {
-		bsk_tr_note(r->bdev->tr, "watchdog not written: device silent");
+		bsk_tr_note(r->bdev->tr, "wdt: device silent");
 		r->id.watchdog = BOOTSHAKE_WDT_TIMEOUT;
 		return 0;
 	}
@@ -862,26 +861,30 @@ static bool mtk_is_preloader(const struct bsk_mtk_ident *id)
 
 /**
  * struct mtk_step - one step of the identity readout
- * @name: the command, as the transcript names the step
+ * @name: the command's name
+ * @cmd: the command byte, as the transcript names the step
  * @applies: does the step apply to what was read so far (NULL: always)
  * @read: ask and store; returns 0 or -ENODEV
  */
 struct mtk_step {
 	const char *name;
+	u8 cmd;
 	bool (*applies)(const struct bsk_mtk_ident *id);
 	int (*read)(struct mtk_ident_run *r);
 };
 
 /* Order as mtkclient's Preloader.init (sheet section 3). */
 static const struct mtk_step mtk_steps[] = {
-	{ "GET_BL_VER", NULL, mtk_step_bl_ver },
-	{ "GET_HW_CODE", NULL, mtk_step_hw_code },
-	{ "GET_HW_SW_VER", NULL, mtk_step_hw_sw_ver },
-	{ "GET_TARGET_CONFIG", NULL, mtk_step_target_config },
-	{ "GET_VERSION", mtk_is_brom, mtk_step_brom_ver },
-	{ "GET_ME_ID", mtk_knows_ids, mtk_step_me_id },
-	{ "GET_SOC_ID", mtk_knows_ids, mtk_step_soc_id },
-	{ "GET_PL_CAP", mtk_is_preloader, mtk_step_pl_cap },
+	{ "GET_BL_VER", MTK_CMD_GET_BL_VER, NULL, mtk_step_bl_ver },
+	{ "GET_HW_CODE", MTK_CMD_GET_HW_CODE, NULL, mtk_step_hw_code },
+	{ "GET_HW_SW_VER", MTK_CMD_GET_HW_SW_VER, NULL, mtk_step_hw_sw_ver },
+	{ "GET_TARGET_CONFIG", MTK_CMD_GET_TARGET_CONFIG, NULL,
+	  mtk_step_target_config },
+	{ "GET_VERSION", MTK_CMD_GET_VERSION, mtk_is_brom, mtk_step_brom_ver },
+	{ "GET_ME_ID", MTK_CMD_GET_ME_ID, mtk_knows_ids, mtk_step_me_id },
+	{ "GET_SOC_ID", MTK_CMD_GET_SOC_ID, mtk_knows_ids, mtk_step_soc_id },
+	{ "GET_PL_CAP", MTK_CMD_GET_PL_CAP, mtk_is_preloader,
+	  mtk_step_pl_cap },
 };
 
 /*
@@ -904,9 +907,9 @@ static int mtk_identify(struct mtk_ident_run *r)
 			continue;
 		if (mtk_gave_up(r)) {
 			r->ended_before = step->name;
-			bsk_tr_note(r->bdev->tr,
-				    "identity ended early before %s",
-				    step->name);
+			/* the note has room for the byte, not the name */
+			bsk_tr_note(r->bdev->tr, "ident ended before %02x",
+				    step->cmd);
 			break;
 		}
 		ret = step->read(r);
@@ -985,37 +988,6 @@ static void mtk_handshake(struct bsk_dev *bdev)
 		dev_info(&bdev->intf->dev, "ready: no hw_code (legacy chip?)\n");
 }
 
-/*
- * The data interface is found by class, not number: interface numbers
- * differ between BROM and preloader generations (mediatek.md 1.2).
- */
-static int mtk_bind(struct bsk_dev *bdev)
-{
-	struct usb_host_config *config = bdev->udev->actconfig;
-	unsigned int i;
-
-	for (i = 0; i < config->desc.bNumInterfaces; i++) {
-		struct usb_interface *intf = config->interface[i];
-
-		if (intf && intf->cur_altsetting->desc.bInterfaceClass ==
-			    USB_CLASS_CDC_DATA) {
-			bdev->data = intf;
-			break;
-		}
-	}
-	if (!bdev->data) {
-		dev_info(&bdev->intf->dev, "no CDC data interface\n");
-		return -ENODEV;
-	}
-
-	if (usb_find_common_endpoints(bdev->data->cur_altsetting,
-				      &bdev->in_ep, &bdev->out_ep, NULL, NULL)) {
-		dev_info(&bdev->intf->dev, "no bulk endpoint pair\n");
-		return -ENODEV;
-	}
-	return 0;
-}
-
 static int mtk_fill(struct sk_buff *skb, struct bsk_dev *bdev,
 		    const struct bsk_status *st)
 {
@@ -1074,7 +1046,7 @@ static int mtk_env(const struct bsk_status *st, struct bsk_env_var *vars, int ma
 const struct bsk_kind bsk_mtk_brom_kind = {
 	.name = "mtk-brom",
 	.id = BOOTSHAKE_KIND_MTK_BROM,
-	.bind = mtk_bind,
+	.bind = bsk_cdc_bind_data,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
 	.env = mtk_env,
@@ -1089,7 +1061,7 @@ const struct bsk_kind bsk_mtk_brom_kind = {
 const struct bsk_kind bsk_mtk_preloader_kind = {
 	.name = "mtk-preloader",
 	.id = BOOTSHAKE_KIND_MTK_PRELOADER,
-	.bind = mtk_bind,
+	.bind = bsk_cdc_bind_data,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
 	.env = mtk_env,

@@ -457,33 +457,13 @@ out:
 /*
  * Probe runs for the bridge's CDC comm interface (new_id with class 02,
  * or any interface with a bare VID:PID new_id: others are refused); the
- * data interface is found by class, as for the MediaTek kinds.
+ * data interface is found as for the MediaTek kinds (kmod/cdc.c).
  */
 static int stm32_usart_bind(struct bsk_dev *bdev)
 {
-	struct usb_host_config *config = bdev->udev->actconfig;
-	unsigned int i;
-
 	if (bdev->intf->cur_altsetting->desc.bInterfaceClass != USB_CLASS_COMM)
 		return -ENODEV;
-	bdev->data = NULL;
-	for (i = 0; i < config->desc.bNumInterfaces; i++) {
-		struct usb_interface *intf = config->interface[i];
-
-		if (intf && intf->cur_altsetting->desc.bInterfaceClass ==
-			    USB_CLASS_CDC_DATA) {
-			bdev->data = intf;
-			break;
-		}
-	}
-	if (!bdev->data ||
-	    usb_find_common_endpoints(bdev->data->cur_altsetting,
-				      &bdev->in_ep, &bdev->out_ep, NULL, NULL)) {
-		dev_info(&bdev->intf->dev, "no CDC data interface with bulk endpoints\n");
-		bdev->data = bdev->intf;
-		return -ENODEV;
-	}
-	return 0;
+	return bsk_cdc_bind_data(bdev);
 }
 
 static int stm32_usart_fill(struct sk_buff *skb, struct bsk_dev *bdev,

@@ -518,14 +518,32 @@ static bool m_wdt_timeout(const struct view *v, char *ev, size_t len)
 	return m_wdt(v, BOOTSHAKE_WDT_TIMEOUT, ev, len);
 }
 
+/* The MediaTek readout commands by byte, for the ident-partial evidence. */
+static const char *mtk_cmd_name(unsigned int cmd)
+{
+	switch (cmd) {
+	case 0xfe: return "GET_BL_VER";
+	case 0xfd: return "GET_HW_CODE";
+	case 0xfc: return "GET_HW_SW_VER";
+	case 0xd8: return "GET_TARGET_CONFIG";
+	case 0xff: return "GET_VERSION";
+	case 0xe1: return "GET_ME_ID";
+	case 0xe7: return "GET_SOC_ID";
+	case 0xfb: return "GET_PL_CAP";
+	}
+	return "?";
+}
+
 /*
  * The MediaTek identity readout ended early: the flag, and the driver's
- * note naming the step it ended before (and the misses that ended it).
+ * note "ident ended before XX" naming the first command not asked (and
+ * the last "cmd XX: timeout|bad echo|stall again" that ended it).
  */
 static bool m_ident_partial(const struct view *v, char *ev, size_t len)
 {
-	static const char ended[] = "identity ended early before ";
-	char text[96], miss[96] = "";
+	static const char ended[] = "ident ended before ";
+	char text[64], miss[64] = "";
+	unsigned int cmd;
 	size_t i;
 
 	if (!(v->dev->flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL))
@@ -534,13 +552,14 @@ static bool m_ident_partial(const struct view *v, char *ev, size_t len)
 		if (v->tr->v[i].dir != BOOTSHAKE_DIR_NOTE)
 			continue;
 		bs_tr_text(&v->tr->v[i], text, sizeof(text));
-		if (!strncmp(text, "cmd ", 4) && !strstr(text, "retry") &&
+		if (!strncmp(text, "cmd ", 4) &&
 		    (strstr(text, ": timeout") || strstr(text, ": bad echo") ||
 		     strstr(text, ": stall again")))
 			snprintf(miss, sizeof(miss), "%s", text);
-		if (!strncmp(text, ended, sizeof(ended) - 1)) {
-			snprintf(ev, len, "the readout ended before %s%s%s",
-				 text + sizeof(ended) - 1,
+		if (!strncmp(text, ended, sizeof(ended) - 1) &&
+		    sscanf(text + sizeof(ended) - 1, "%x", &cmd) == 1) {
+			snprintf(ev, len, "the readout ended before %s (%02x)%s%s",
+				 mtk_cmd_name(cmd), cmd,
 				 miss[0] ? "; last miss: " : "", miss);
 			return true;
 		}

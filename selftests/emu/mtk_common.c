@@ -590,6 +590,46 @@ static int mtk_composite_descs(struct emu_ctx *ctx, uint8_t comm_proto,
 	return (int)(p - (uint8_t *)buf);
 }
 
+/*
+ * no_cdc_data: CDC comm #0 and the bulk pair on a vendor-specific
+ * interface #1, no interface of class CDC data (and, as everywhere here,
+ * no union descriptor).
+ */
+static int mtk_no_cdc_data_descs(struct emu_ctx *ctx, uint8_t comm_proto,
+				 void *buf, size_t len)
+{
+	const size_t per_speed = 2 * USB_DT_INTERFACE_SIZE +
+				 3 * USB_DT_ENDPOINT_SIZE;
+	struct usb_functionfs_descs_head_v2 *h = buf;
+	uint32_t cnt = htole32(5), total;
+	uint8_t *p = buf;
+	int hs;
+
+	total = sizeof(*h) + 2 * sizeof(cnt) + 2 * per_speed;
+	if (len < total)
+		return -ENOSPC;
+	h->magic = htole32(FUNCTIONFS_DESCRIPTORS_MAGIC_V2);
+	h->length = htole32(total);
+	h->flags = htole32(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC);
+	p += sizeof(*h);
+	memcpy(p, &cnt, sizeof(cnt));
+	p += sizeof(cnt);
+	memcpy(p, &cnt, sizeof(cnt));
+	p += sizeof(cnt);
+	for (hs = 0; hs < 2; hs++) {
+		uint16_t bulk = hs ? 512 : 64;
+
+		p = put_intf(p, 0, 1, USB_CLASS_COMM, 2, comm_proto);
+		p = put_ep(p, USB_DIR_IN | 3, USB_ENDPOINT_XFER_INT, 64, 0x10);
+		p = put_intf(p, 1, 2, USB_CLASS_VENDOR_SPEC, 0, 0);
+		p = put_ep(p, USB_DIR_OUT | 1, USB_ENDPOINT_XFER_BULK, bulk, 0);
+		p = put_ep(p, USB_DIR_IN | 1, USB_ENDPOINT_XFER_BULK, bulk, 0);
+	}
+	/* epfiles in order of appearance: 1 interrupt, 2 OUT, 3 IN */
+	emu_set_stream(ctx, 3, 2, 64, 512);
+	return (int)(p - (uint8_t *)buf);
+}
+
 int mtk_descs(struct emu_ctx *ctx, void *buf, size_t len)
 {
 	struct mtk *m = emu_priv(ctx);
@@ -605,6 +645,8 @@ int mtk_descs(struct emu_ctx *ctx, void *buf, size_t len)
 
 	if (m->data_iface == 2)
 		return mtk_composite_descs(ctx, l.comm_protocol, buf, len);
+	if (m->no_cdc_data)
+		return mtk_no_cdc_data_descs(ctx, l.comm_protocol, buf, len);
 	return emu_cdc_descs(ctx, &l, buf, len);
 }
 
@@ -685,6 +727,7 @@ MTK_FLAG_KNOB(knob_token_keep, token_keep)
 MTK_FLAG_KNOB(knob_unknown_token_logged, unknown_token_logged)
 MTK_FLAG_KNOB(knob_mt6589, data_first)
 MTK_FLAG_KNOB(knob_bootloop_hard, bootloop_hard)
+MTK_FLAG_KNOB(knob_no_cdc_data, no_cdc_data)
 MTK_UINT_KNOB(knob_hw_code, hw_code, 0xffff)
 MTK_UINT_KNOB(knob_hw_subcode, hw_subcode, 0xffff)
 MTK_UINT_KNOB(knob_hw_ver, hw_ver, 0xffff)
@@ -942,6 +985,9 @@ const struct emu_knob mtk_knobs[] = {
 	  knob_mt6589 },
 	{ "data_iface", 1, "2: composite, CDC data at interface #2",
 	  knob_data_iface },
+	{ "no_cdc_data", 0,
+	  "no CDC data interface: the bulk pair is on a vendor interface #1",
+	  knob_no_cdc_data },
 	/* boot loop */
 	{ "bootloop", 2,
 	  "alternate preloader/BROM every N ms (default 2000) until synced",

@@ -99,6 +99,7 @@ struct mtk {
 	unsigned long token_at_ms;
 	bool data_first;		/* MT6589 layout: data #0, comm #1 */
 	unsigned long data_iface;	/* 2: composite, data at #2 */
+	bool no_cdc_data;		/* bulk pair on a vendor interface */
 
 	/* boot loop */
 	unsigned long bootloop_ms;	/* 0 = off */
