@@ -293,4 +293,7 @@ int bsk_stm32_env(const struct bsk_status *st, struct bsk_env_var *vars,
 /* kmod/cdc.c */
 int bsk_cdc_bind_data(struct bsk_dev *bdev);
 
+/* kmod/errcode.c */
+void bsk_dev_fail_err(struct bsk_dev *bdev, int err, const char *what);
+
 #endif /* _BOOTSHAKE_H */

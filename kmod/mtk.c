@@ -338,12 +338,8 @@ static int mtk_sync(struct bsk_dev *bdev)
 		bsk_dev_sync_tries(bdev, s.attempts, s.noise);
 		if (ret == -EAGAIN)
 			mtk_fail_sync(bdev, &s);
-		else if (ret == -EPIPE)
-			bsk_dev_fail(bdev, ret, "stall",
-				     "bulk in endpoint stalled during the sync");
 		else
-			bsk_dev_fail(bdev, ret, "usb-error",
-				     "USB error %d during the sync", ret);
+			bsk_dev_fail_err(bdev, ret, "the sync");
 		return ret == -EAGAIN ? -ETIMEDOUT : ret;
 	}
 

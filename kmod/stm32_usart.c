@@ -245,8 +245,7 @@ static int stm32_usart_sync(struct stm32_usart_run *r)
 		return ret;
 	}
 	if (ret) {
-		bsk_dev_fail(bdev, ret, ret == -EPIPE ? "stall" : "usb-error",
-			     "USB error %d during the sync", ret);
+		bsk_dev_fail_err(bdev, ret, "the sync");
 		return ret;
 	}
 
@@ -364,24 +363,12 @@ static int stm32_usart_get_id(struct stm32_usart_run *r)
  */
 static void stm32_usart_ident_fail(struct bsk_dev *bdev, int ret)
 {
-	switch (ret) {
-	case -ENODEV:
-		break;		/* disconnect reports it */
-	case -EPROTO:
+	if (ret == -ENODEV)
+		return;		/* disconnect reports it */
+	if (ret == -EPROTO)	/* the bootloader's answer, not a transfer */
 		bsk_dev_fail(bdev, ret, "protocol", "GET: NACK or malformed reply");
-		break;
-	case -ETIMEDOUT:
-		bsk_dev_fail(bdev, ret, "timeout", "GET: no reply");
-		break;
-	case -EPIPE:
-		bsk_dev_fail(bdev, ret, "stall",
-			     "bulk in endpoint stalled during the identity readout");
-		break;
-	default:
-		bsk_dev_fail(bdev, ret, "usb-error",
-			     "USB error %d during the identity readout", ret);
-		break;
-	}
+	else
+		bsk_dev_fail_err(bdev, ret, "the identity readout");
 }
 
 struct stm32_usart_ready {
@@ -415,10 +402,7 @@ static void stm32_usart_handshake(struct bsk_dev *bdev)
 		ret = stm32_usart_entry(&r);
 	if (ret) {
 		if (ret != -ENODEV && ret != -ESHUTDOWN)
-			bsk_dev_fail(bdev, ret, ret == -EPIPE ? "stall" :
-				     "usb-error",
-				     "the bridge refused a line request: %d",
-				     ret);
+			bsk_dev_fail_err(bdev, ret, "a line request");
 		goto out;
 	}
 
