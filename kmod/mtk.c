@@ -35,11 +35,17 @@
 #define MTK_CMD_WRITE16		0xd2
 #define MTK_CMD_WRITE32		0xd4
 
-/* GET_BL_VER: a BROM echoes 0xfe, a preloader sends its version (1..3). */
-
 /* Quiet time that ends the drain after an unclean sync. */
 #define MTK_QUIET_MS		20
+
+/*
+ * GET_BL_VER: a BROM echoes 0xfe, a preloader sends its version (1..3);
+ * ME_ID and SOC_ID came with version 3.
+ */
 #define MTK_BL_VER_BROM		0xfe
+#define MTK_BL_VER_PL_MIN	1
+#define MTK_BL_VER_PL_MAX	3
+#define MTK_BL_VER_IDS		3
 
 static const u8 mtk_sync_seq[] = { 0xa0, 0x0a, 0x50, 0x05 };
 
@@ -703,7 +709,8 @@ static int mtk_watchdog(struct mtk_ident_run *r)
 /* GET_BL_VER answers: 0xfe (BROM) or a preloader's version 1..3. */
 static bool mtk_bl_ver_valid(u8 v)
 {
-	return v == MTK_BL_VER_BROM || (v >= 1 && v <= 3);
+	return v == MTK_BL_VER_BROM ||
+	       (v >= MTK_BL_VER_PL_MIN && v <= MTK_BL_VER_PL_MAX);
 }
 
 /*
@@ -847,7 +854,7 @@ static bool mtk_is_brom(const struct bsk_mtk_ident *id)
 /* Old preloaders (bl_ver 1, 2) know neither ME_ID nor SOC_ID. */
 static bool mtk_knows_ids(const struct bsk_mtk_ident *id)
 {
-	return id->is_brom || id->bl_ver > 2;
+	return id->is_brom || id->bl_ver >= MTK_BL_VER_IDS;
 }
 
 static bool mtk_is_preloader(const struct bsk_mtk_ident *id)
