@@ -937,12 +937,29 @@ static void mtk_ready_fn(struct bsk_status *st, const void *arg)
 	st->ident_us = r->ident_us;
 	if (r->partial)
 		st->flags |= BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
+	else
+		st->flags &= ~BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
 }
 
-/* A new run: the last run's early end no longer holds. */
 static void mtk_new_run_fn(struct bsk_status *st, const void *arg)
 {
 	st->flags &= ~BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
+}
+
+/*
+ * A new run (retry): the last run's early end no longer holds.  Only the
+ * device's work item sets or clears the flag, so the test and the update
+ * need not be atomic; a device without the flag costs no notification.
+ */
+static void mtk_forget_partial(struct bsk_dev *bdev)
+{
+	bool partial;
+
+	spin_lock(&bdev->lock);
+	partial = bdev->st.flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
+	spin_unlock(&bdev->lock);
+	if (partial)
+		bsk_dev_update(bdev, mtk_new_run_fn, NULL);
 }
 
 static void mtk_handshake(struct bsk_dev *bdev)
@@ -953,7 +970,7 @@ static void mtk_handshake(struct bsk_dev *bdev)
 	};
 	struct mtk_ident_result r;
 
-	bsk_dev_update(bdev, mtk_new_run_fn, NULL);
+	mtk_forget_partial(bdev);
 	if (mtk_sync(bdev))
 		return;
 
