@@ -334,4 +334,10 @@ static inline int bsk_dev_sleep(struct bsk_dev *bdev, unsigned long timeout)
 	return bsk_dev_leaving(bdev) ? -ENODEV : 0;
 }
 
+/* kmod/cdc.c */
+int bsk_cdc_bind_data(struct bsk_dev *bdev);
+
+/* kmod/errcode.c */
+void bsk_dev_fail_err(struct bsk_dev *bdev, int err, const char *what);
+
 #endif /* _BOOTSHAKE_H */

@@ -16,7 +16,6 @@
  */
 
 #include <linux/jiffies.h>
-#include <linux/usb/cdc.h>
 #include <net/genetlink.h>
 
 #include <linux/string.h>
@@ -36,11 +35,17 @@
 #define MTK_CMD_WRITE16		0xd2
 #define MTK_CMD_WRITE32		0xd4
 
-/* GET_BL_VER: a BROM echoes 0xfe, a preloader sends its version (1..3). */
-
 /* Quiet time that ends the drain after an unclean sync. */
 #define MTK_QUIET_MS		20
+
+/*
+ * GET_BL_VER: a BROM echoes 0xfe, a preloader sends its version (1..3);
+ * ME_ID and SOC_ID came with version 3.
+ */
 #define MTK_BL_VER_BROM		0xfe
+#define MTK_BL_VER_PL_MIN	1
+#define MTK_BL_VER_PL_MAX	3
+#define MTK_BL_VER_IDS		3
 
 static const u8 mtk_sync_seq[] = { 0xa0, 0x0a, 0x50, 0x05 };
 
@@ -339,12 +344,8 @@ static int mtk_sync(struct bsk_dev *bdev)
 		bsk_dev_sync_tries(bdev, s.attempts, s.noise);
 		if (ret == -EAGAIN)
 			mtk_fail_sync(bdev, &s);
-		else if (ret == -EPIPE)
-			bsk_dev_fail(bdev, ret, "stall",
-				     "bulk in endpoint stalled during the sync");
 		else
-			bsk_dev_fail(bdev, ret, "usb-error",
-				     "USB error %d during the sync", ret);
+			bsk_dev_fail_err(bdev, ret, "the sync");
 		return ret == -EAGAIN ? -ETIMEDOUT : ret;
 	}
 
@@ -357,13 +358,28 @@ static int mtk_sync(struct bsk_dev *bdev)
  * struct mtk_ident_run - state of one identity readout
  * @bdev: the device
  * @id: what was read so far
- * @misses: commands in a row that got no answer
+ * @reply_ms: how long one reply may take; the step deadline, doubled for
+ *	the rest of the readout once a reply came late (see mtk_query())
+ * @misses: commands in a row that got no valid answer, after their retry
+ * @heard: the device sent something in answer to the last command (its
+ *	echo, a wrong byte, or a late reply found by the drain)
+ * @ended_before: the step the readout ended before (two misses in a
+ *	row), or NULL when it asked everything that applies
  */
 struct mtk_ident_run {
 	struct bsk_dev *bdev;
 	struct bsk_mtk_ident id;
+	unsigned int reply_ms;
 	unsigned int misses;
+	bool heard;
+	const char *ended_before;
 };
+
+/* Deadline of one reply, from now. */
+static unsigned long mtk_reply_deadline(const struct mtk_ident_run *r)
+{
+	return jiffies + msecs_to_jiffies(r->reply_ms);
+}
 
 /*
  * A stalled bulk endpoint during the readout (mediatek.md scenario 23):
@@ -381,84 +397,174 @@ static int mtk_unstall(struct mtk_ident_run *r, u8 cmd)
 	return ret;
 }
 
-static int mtk_cmd_once(struct mtk_ident_run *r, u8 cmd, u8 *reply,
-			size_t len)
+/* How a readout command answers (mediatek.md section 3). */
+enum mtk_answer {
+	MTK_ANSWER_ECHO,	/* echo, then @len bytes */
+	MTK_ANSWER_BYTE,	/* one byte that is not (always) an echo */
+	MTK_ANSWER_BLOB,	/* echo, u32 length == @len, data, status */
+};
+
+/**
+ * struct mtk_query - one readout command
+ * @cmd: the command byte
+ * @answer: how it answers
+ * @buf: where the answer goes
+ * @len: bytes of answer after the echo (ECHO), blob length (BLOB)
+ */
+struct mtk_query {
+	u8 cmd;
+	enum mtk_answer answer;
+	u8 *buf;
+	size_t len;
+};
+
+/* Read the echo of @cmd; any byte read means the device answered. */
+static int mtk_read_echo(struct mtk_ident_run *r, u8 cmd,
+			 unsigned long deadline)
 {
-	struct bsk_pipe *pipe = &r->bdev->pipe;
-	unsigned long deadline;
 	u8 c;
 	int ret;
 
-	ret = bsk_pipe_write(pipe, &cmd, 1, r->bdev->step_ms);
-	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
+	ret = bsk_pipe_getc(&r->bdev->pipe, &c, deadline);
+	if (ret)
+		return ret;
+	r->heard = true;
+	return c == cmd ? 0 : -EPROTO;
+}
+
+/* Blob status words and GET_HW_CODE-style status: above this, an error. */
+#define MTK_STATUS_OK_MAX	0xff
+
+/* The length, the data and the status word of a BLOB answer. */
+static int mtk_read_blob(struct mtk_ident_run *r, const struct mtk_query *q,
+			 unsigned long deadline)
+{
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	u8 word[4];
+	u32 len;
+	int ret;
+
+	ret = bsk_pipe_read(pipe, word, 4, deadline);
+	if (ret)
+		return ret;
+	len = get_unaligned_be32(word);
+	if (len != q->len) {
+		bsk_tr_note(r->bdev->tr, "cmd %02x: len %u", q->cmd, len);
+		return -EPROTO;
+	}
+	deadline = mtk_reply_deadline(r);
+	ret = bsk_pipe_read(pipe, q->buf, len, deadline);
 	if (!ret)
-		ret = bsk_pipe_getc(pipe, &c, deadline);
-	if (!ret && c != cmd)
+		ret = bsk_pipe_read(pipe, word, 2, deadline);
+	if (!ret && get_unaligned_be16(word) > MTK_STATUS_OK_MAX)
 		ret = -EPROTO;
-	if (!ret && len)
-		ret = bsk_pipe_read(pipe, reply, len, deadline);
 	return ret;
 }
 
-/*
- * Send @cmd, expect its echo, read @len reply bytes.  A stall is cleared
- * and the command sent once more.  Return: 0, -ETIMEDOUT, -EPROTO (wrong
- * echo), -EPIPE, or -ENODEV.  A miss flushes the pipe so the next command
- * starts clean.
- */
-static int mtk_cmd(struct mtk_ident_run *r, u8 cmd, u8 *reply, size_t len)
+/* One try of @q.  Return: 0, -ETIMEDOUT, -EPROTO, -EPIPE or -ENODEV. */
+static int mtk_query_once(struct mtk_ident_run *r, const struct mtk_query *q)
 {
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	unsigned long deadline;
 	int ret;
 
-	ret = mtk_cmd_once(r, cmd, reply, len);
-	if (ret == -EPIPE) {
-		ret = mtk_unstall(r, cmd);
+	ret = bsk_pipe_write(pipe, &q->cmd, 1, r->reply_ms);
+	if (ret)
+		return ret;
+	deadline = mtk_reply_deadline(r);
+	if (q->answer == MTK_ANSWER_BYTE) {
+		ret = bsk_pipe_getc(pipe, q->buf, deadline);
 		if (!ret)
-			ret = mtk_cmd_once(r, cmd, reply, len);
+			r->heard = true;
+		return ret;
+	}
+	ret = mtk_read_echo(r, q->cmd, deadline);
+	if (ret)
+		return ret;
+	if (q->answer == MTK_ANSWER_BLOB)
+		return mtk_read_blob(r, q, deadline);
+	return q->len ? bsk_pipe_read(pipe, q->buf, q->len, deadline) : 0;
+}
+
+/* A drain ends at the latest after this many reply deadlines. */
+#define MTK_DRAIN_MAX_REPLIES	4
+
+/*
+ * After a timed-out or out-of-step command, wait until the device has
+ * been quiet for one reply deadline (a late reply is still on its way, or
+ * stale bytes are queued) and drop what came.  Bytes that came show a
+ * device slower than the step deadline: from now on every reply of this
+ * readout may take two.  Return: bytes dropped, or -ENODEV.
+ */
+static int mtk_settle(struct mtk_ident_run *r, u8 cmd)
+{
+	struct bsk_dev *bdev = r->bdev;
+	int n;
+
+	n = bsk_pipe_drain(&bdev->pipe, r->reply_ms,
+			   MTK_DRAIN_MAX_REPLIES * r->reply_ms);
+	if (n <= 0)
+		return n;
+	r->heard = true;
+	bsk_tr_note(bdev->tr, "cmd %02x: drained %d", cmd, n);
+	if (r->reply_ms == bdev->step_ms) {
+		r->reply_ms = 2 * bdev->step_ms;
+		bsk_tr_note(bdev->tr, "slow: %u ms/reply", r->reply_ms);
+	}
+	return n;
+}
+
+static const char *mtk_err_word(int err)
+{
+	return err == -ETIMEDOUT ? "timeout" :
+	       err == -EPIPE ? "stall again" : "bad echo";
+}
+
+/**
+ * mtk_query() - ask one readout command, retrying once
+ * @r: the readout
+ * @q: the command
+ *
+ * A stall is cleared and the command sent again.  A timeout or an answer
+ * out of step (a late reply of the last command, stale bytes) is not yet
+ * a miss: wait until the device is quiet (mtk_settle()), then ask once
+ * more.  Only a command that fails that too counts as a miss.
+ *
+ * Return: 0, -ETIMEDOUT, -EPROTO, -EPIPE or -ENODEV.
+ */
+static int mtk_query(struct mtk_ident_run *r, const struct mtk_query *q)
+{
+	struct bsk_dev *bdev = r->bdev;
+	int ret, n;
+
+	r->heard = false;
+	ret = mtk_query_once(r, q);
+	if (ret == -EPIPE) {
+		ret = mtk_unstall(r, q->cmd);
+		if (!ret)
+			ret = mtk_query_once(r, q);
+	}
+	if (ret == -ETIMEDOUT || ret == -EPROTO) {
+		bsk_tr_note(bdev->tr, "cmd %02x: %s", q->cmd,
+			    mtk_err_word(ret));
+		bsk_tr_note(bdev->tr, "cmd %02x: retry", q->cmd);
+		n = mtk_settle(r, q->cmd);
+		if (n == -ENODEV)
+			return n;
+		ret = mtk_query_once(r, q);
 	}
 	if (ret == -ENODEV)
 		return ret;
 	if (ret) {
-		bsk_tr_note(r->bdev->tr, "cmd %02x: %s", cmd,
-			    ret == -ETIMEDOUT ? "timeout" :
-			    ret == -EPIPE ? "stall again" : "bad echo");
-		bsk_pipe_flush(&r->bdev->pipe);
+		bsk_tr_note(bdev->tr, "cmd %02x: %s", q->cmd, mtk_err_word(ret));
+		if (ret == -EPIPE && mtk_unstall(r, q->cmd) == -ENODEV)
+			return -ENODEV;
+		bsk_pipe_flush(&bdev->pipe);
 		r->misses++;
 		return ret;
 	}
 	r->misses = 0;
 	return 0;
-}
-
-/* Read a u32 length, then that many bytes (at most @max), then status. */
-static int mtk_cmd_blob(struct mtk_ident_run *r, u8 cmd, u8 *out, size_t max)
-{
-	struct bsk_pipe *pipe = &r->bdev->pipe;
-	unsigned long deadline;
-	u8 buf[4];
-	u32 len;
-	int ret;
-
-	ret = mtk_cmd(r, cmd, buf, 4);
-	if (ret)
-		return ret;
-	len = get_unaligned_be32(buf);
-	if (len != max) {
-		bsk_tr_note(r->bdev->tr, "cmd %02x: len %u", cmd, len);
-		bsk_pipe_flush(pipe);
-		return -EPROTO;
-	}
-	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
-	ret = bsk_pipe_read(pipe, out, len, deadline);
-	if (!ret)
-		ret = bsk_pipe_read(pipe, buf, 2, deadline);
-	if (!ret && get_unaligned_be16(buf) > 0xff)
-		ret = -EPROTO;
-	if (ret == -EPIPE && mtk_unstall(r, cmd) == -ENODEV)
-		ret = -ENODEV;
-	if (ret && ret != -ENODEV)
-		bsk_pipe_flush(pipe);
-	return ret;
 }
 
 /* Old chips stop answering: after two misses in a row, stop asking. */
@@ -467,68 +573,102 @@ static bool mtk_gave_up(const struct mtk_ident_run *r)
 	return r->misses >= 2;
 }
 
+/* WRITE16/32 status1 above this is a refusal (mediatek.md section 3). */
+#define MTK_WRITE_STATUS_OK_MAX	3
+
+/*
+ * The echo of a WRITE command.  The device that got the command byte
+ * waits for the address, so a late echo is waited for (two reply
+ * deadlines) and bytes ahead of it are skipped, but the command is never
+ * sent twice.
+ */
+static int mtk_write_cmd_echo(struct mtk_ident_run *r, u8 cmd)
+{
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	unsigned long deadline;
+	u8 c;
+	int ret;
+
+	r->heard = false;
+	ret = bsk_pipe_write(pipe, &cmd, 1, r->reply_ms);
+	deadline = jiffies + msecs_to_jiffies(2 * r->reply_ms);
+	while (!ret) {
+		ret = bsk_pipe_getc(pipe, &c, deadline);
+		if (ret)
+			break;
+		r->heard = true;
+		if (c == cmd)
+			return 0;
+		bsk_tr_note(r->bdev->tr, "cmd %02x: skipped %02x", cmd, c);
+	}
+	return ret;
+}
+
+/* Send @len bytes of @out; read their echo and @extra more into @in. */
+static int mtk_write_field(struct mtk_ident_run *r, const u8 *out,
+			   size_t len, u8 *in, size_t extra)
+{
+	struct bsk_pipe *pipe = &r->bdev->pipe;
+	int ret;
+
+	ret = bsk_pipe_write(pipe, out, len, r->reply_ms);
+	if (!ret)
+		ret = bsk_pipe_read(pipe, in, len + extra,
+				    mtk_reply_deadline(r));
+	if (!ret && memcmp(in, out, len))
+		ret = -EPROTO;
+	return ret;
+}
+
 /*
  * WRITE32/WRITE16 of one value (mediatek.md section 3): command, address
  * and count are echoed, then status1; the value is echoed, then status2.
- * A refusal is a single status word >= 0x100 and nothing else.
+ * A refusal is a single status word above MTK_WRITE_STATUS_OK_MAX and
+ * nothing else.  Every reply has its own deadline.
  */
 static enum bootshake_watchdog mtk_write(struct mtk_ident_run *r, u32 addr,
 					 u32 val, bool wide16, int *err)
 {
+	u8 cmd = wide16 ? MTK_CMD_WRITE16 : MTK_CMD_WRITE32;
 	struct bsk_pipe *pipe = &r->bdev->pipe;
-	unsigned long deadline;
-	u8 out[4], in[4];
 	size_t vlen = wide16 ? 2 : 4;
+	u8 out[4], in[6];
+	u16 status;
 	int ret;
 
-	*err = mtk_cmd(r, wide16 ? MTK_CMD_WRITE16 : MTK_CMD_WRITE32, NULL, 0);
-	if (*err)
-		return *err == -ETIMEDOUT ? BOOTSHAKE_WDT_TIMEOUT :
-					    BOOTSHAKE_WDT_REFUSED;
-
-	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
-	put_unaligned_be32(addr, out);
-	ret = bsk_pipe_write(pipe, out, 4, r->bdev->step_ms);
-	if (!ret)
-		ret = bsk_pipe_read(pipe, in, 4, deadline);
-	if (!ret && memcmp(in, out, 4))
-		ret = -EPROTO;
-	put_unaligned_be32(1, out);
-	if (!ret)
-		ret = bsk_pipe_write(pipe, out, 4, r->bdev->step_ms);
-	if (!ret)
-		ret = bsk_pipe_read(pipe, in, 4, deadline);
-	if (!ret && memcmp(in, out, 4))
-		ret = -EPROTO;
-	if (!ret)
-		ret = bsk_pipe_read(pipe, in, 2, deadline);
-	if (!ret && get_unaligned_be16(in) > 3) {
-		bsk_tr_note(r->bdev->tr, "write refused %04x",
-			    get_unaligned_be16(in));
-		*err = -EACCES;
-		return BOOTSHAKE_WDT_REFUSED;
+	ret = mtk_write_cmd_echo(r, cmd);
+	if (!ret) {
+		put_unaligned_be32(addr, out);
+		ret = bsk_pipe_write(pipe, out, 4, r->reply_ms);
 	}
-
-	if (wide16)
-		put_unaligned_be16(val, out);
-	else
-		put_unaligned_be32(val, out);
-	deadline = jiffies + msecs_to_jiffies(r->bdev->step_ms);
 	if (!ret)
-		ret = bsk_pipe_write(pipe, out, vlen, r->bdev->step_ms);
-	if (!ret)
-		ret = bsk_pipe_read(pipe, in, vlen, deadline);
-	if (!ret && memcmp(in, out, vlen))
+		ret = bsk_pipe_read(pipe, in, 4, mtk_reply_deadline(r));
+	if (!ret && memcmp(in, out, 4))
 		ret = -EPROTO;
-	if (!ret)
-		ret = bsk_pipe_read(pipe, in, 2, deadline);
-	if (!ret && get_unaligned_be16(in) > 0xff) {
+	if (!ret) {
+		put_unaligned_be32(1, out);
+		ret = mtk_write_field(r, out, 4, in, 2);
+	}
+	if (!ret) {
+		status = get_unaligned_be16(&in[4]);
+		if (status > MTK_WRITE_STATUS_OK_MAX) {
+			bsk_tr_note(r->bdev->tr, "write refused %04x", status);
+			*err = -EACCES;
+			return BOOTSHAKE_WDT_REFUSED;
+		}
+		if (wide16)
+			put_unaligned_be16(val, out);
+		else
+			put_unaligned_be32(val, out);
+		ret = mtk_write_field(r, out, vlen, in, 2);
+	}
+	if (!ret && get_unaligned_be16(&in[vlen]) > MTK_STATUS_OK_MAX) {
 		*err = -EACCES;
 		return BOOTSHAKE_WDT_REFUSED;
 	}
 
 	*err = ret;
-	if (ret == -EPIPE && mtk_unstall(r, MTK_CMD_WRITE32) == -ENODEV)
+	if (ret == -EPIPE && mtk_unstall(r, cmd) == -ENODEV)
 		*err = -ENODEV;
 	if (ret && ret != -ENODEV)
 		bsk_pipe_flush(pipe);
@@ -537,6 +677,12 @@ static enum bootshake_watchdog mtk_write(struct mtk_ident_run *r, u32 addr,
 	return ret ? BOOTSHAKE_WDT_REFUSED : BOOTSHAKE_WDT_DISABLED;
 }
 
+/*
+ * Disable the watchdog of a BROM whose chip is known to have one.  A
+ * readout that gave up does not skip it while the device still answers
+ * anything: only a device that sent nothing at all for its last command
+ * is not written to (reported "timeout": the watchdog is still armed).
+ */
 static int mtk_watchdog(struct mtk_ident_run *r)
 {
 	const struct mtk_chip *chip = r->id.has_hw_code ?
@@ -548,6 +694,11 @@ static int mtk_watchdog(struct mtk_ident_run *r)
 		r->id.watchdog = BOOTSHAKE_WDT_SKIPPED;
 		return 0;
 	}
+	if (mtk_gave_up(r) && !r->heard) {
+		bsk_tr_note(r->bdev->tr, "wdt: device silent");
+		r->id.watchdog = BOOTSHAKE_WDT_TIMEOUT;
+		return 0;
+	}
 	r->id.watchdog = mtk_write(r, chip->wdt, chip->wdt_val, chip->wdt16,
 				   &err);
 	bsk_tr_note(r->bdev->tr, "watchdog %s",
@@ -555,160 +706,226 @@ static int mtk_watchdog(struct mtk_ident_run *r)
 	return err == -ENODEV ? err : 0;
 }
 
-/*
- * A command whose one-byte answer is not an echo: GET_BL_VER (a BROM
- * echoes 0xfe, a preloader answers 1..3 instead) and GET_VERSION (a BROM
- * answers its version, a preloader only echoes).
- */
-static int mtk_cmd_byte(struct mtk_ident_run *r, u8 cmd, u8 *c)
-{
-	struct bsk_pipe *pipe = &r->bdev->pipe;
-	int ret, tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		ret = bsk_pipe_write(pipe, &cmd, 1, r->bdev->step_ms);
-		if (!ret)
-			ret = bsk_pipe_getc(pipe, c, jiffies +
-					    msecs_to_jiffies(r->bdev->step_ms));
-		if (ret != -EPIPE || mtk_unstall(r, cmd))
-			break;
-	}
-	if (ret && ret != -ENODEV) {
-		bsk_tr_note(r->bdev->tr, "cmd %02x: %s", cmd,
-			    ret == -EPIPE ? "stall again" : "timeout");
-		r->misses++;
-	} else if (!ret) {
-		r->misses = 0;
-	}
-	return ret;
-}
-
 /* GET_BL_VER answers: 0xfe (BROM) or a preloader's version 1..3. */
 static bool mtk_bl_ver_valid(u8 v)
 {
-	return v == MTK_BL_VER_BROM || (v >= 1 && v <= 3);
+	return v == MTK_BL_VER_BROM ||
+	       (v >= MTK_BL_VER_PL_MIN && v <= MTK_BL_VER_PL_MAX);
 }
 
 /*
- * The identity readout.  Order as mtkclient's Preloader.init (sheet
- * section 3), with GET_BL_VER first: it tells BROM from Preloader by
- * protocol rather than by USB ID.  A command that is not answered is
- * skipped; after two misses in a row the chip is taken to be an old one
- * that stops answering, and the readout ends there without failing.
- *
- * Return: 0 or -ENODEV.
+ * The identity readout, one step per command.  Each step returns 0 (read
+ * or missed: the field stays absent) or -ENODEV.
  */
-static int mtk_identify(struct mtk_ident_run *r)
+
+/*
+ * GET_BL_VER first: it tells BROM from Preloader by protocol rather than
+ * by USB ID.  A BROM echoes it, a preloader answers 1..3.  Anything else
+ * is a stream out of step: mtk_query() retries it after a drain.
+ */
+static int mtk_step_bl_ver(struct mtk_ident_run *r)
 {
 	struct bsk_mtk_ident *id = &r->id;
-	u8 buf[8];
+	struct mtk_query q = { MTK_CMD_GET_BL_VER, MTK_ANSWER_BYTE, &id->bl_ver };
 	int ret;
 
-	ret = mtk_cmd_byte(r, MTK_CMD_GET_BL_VER, &id->bl_ver);
+	ret = mtk_query(r, &q);
 	if (!ret && !mtk_bl_ver_valid(id->bl_ver)) {
-		/*
-		 * Neither 0xfe nor 1..3: the stream is out of step (stale
-		 * replies of an earlier session were taken for the sync's).
-		 * Wait until the device is quiet and ask once more.
-		 */
-		bsk_tr_note(r->bdev->tr, "bl_ver %02x: out of step", id->bl_ver);
-		ret = bsk_pipe_drain(&r->bdev->pipe, MTK_QUIET_MS,
-				     r->bdev->step_ms);
+		bsk_tr_note(r->bdev->tr, "bl_ver %02x: out of step",
+			    id->bl_ver);
+		ret = mtk_settle(r, q.cmd);
 		if (ret >= 0)
-			ret = mtk_cmd_byte(r, MTK_CMD_GET_BL_VER, &id->bl_ver);
-		if (!ret && !mtk_bl_ver_valid(id->bl_ver))
+			ret = mtk_query(r, &q);
+		if (!ret && !mtk_bl_ver_valid(id->bl_ver)) {
+			r->misses++;
 			ret = -EPROTO;
+		}
 	}
-	if (ret == -ENODEV)
-		return ret;
 	if (!ret) {
 		id->has_bl_ver = true;
 		id->is_brom = id->bl_ver == MTK_BL_VER_BROM;
 	}
+	return ret == -ENODEV ? ret : 0;
+}
 
-	ret = mtk_cmd(r, MTK_CMD_GET_HW_CODE, buf, 4);
-	if (ret == -ENODEV)
-		return ret;
+static int mtk_step_hw_code(struct mtk_ident_run *r)
+{
+	struct bsk_mtk_ident *id = &r->id;
+	const struct mtk_chip *chip;
+	u8 buf[4];
+	struct mtk_query q = { MTK_CMD_GET_HW_CODE, MTK_ANSWER_ECHO, buf, sizeof(buf) };
+	int ret = mtk_query(r, &q);
+
 	if (!ret) {
 		id->has_hw_code = true;
 		id->hw_code = get_unaligned_be16(&buf[0]);
 		id->hw_status = get_unaligned_be16(&buf[2]);
-		id->chip = mtk_chip_lookup(id->hw_code) ?
-			   mtk_chip_lookup(id->hw_code)->name : NULL;
+		chip = mtk_chip_lookup(id->hw_code);
+		id->chip = chip ? chip->name : NULL;
 	}
-	if (mtk_gave_up(r))
-		return 0;
+	return ret == -ENODEV ? ret : 0;
+}
 
-	ret = mtk_cmd(r, MTK_CMD_GET_HW_SW_VER, buf, 8);
-	if (ret == -ENODEV)
-		return ret;
+static int mtk_step_hw_sw_ver(struct mtk_ident_run *r)
+{
+	struct bsk_mtk_ident *id = &r->id;
+	u8 buf[8];
+	struct mtk_query q = { MTK_CMD_GET_HW_SW_VER, MTK_ANSWER_ECHO, buf, sizeof(buf) };
+	int ret = mtk_query(r, &q);
+
 	if (!ret) {
 		id->has_hw_sw_ver = true;
 		id->hw_subcode = get_unaligned_be16(&buf[0]);
 		id->hw_ver = get_unaligned_be16(&buf[2]);
 		id->sw_ver = get_unaligned_be16(&buf[4]);
 	}
-	if (mtk_gave_up(r))
-		return 0;
+	return ret == -ENODEV ? ret : 0;
+}
 
-	ret = mtk_cmd(r, MTK_CMD_GET_TARGET_CONFIG, buf, 6);
-	if (ret == -ENODEV)
-		return ret;
+static int mtk_step_target_config(struct mtk_ident_run *r)
+{
+	struct bsk_mtk_ident *id = &r->id;
+	u8 buf[6];
+	struct mtk_query q = { MTK_CMD_GET_TARGET_CONFIG, MTK_ANSWER_ECHO, buf, sizeof(buf) };
+	int ret = mtk_query(r, &q);
+
 	if (!ret) {
 		id->has_target_config = true;
 		id->target_config = get_unaligned_be32(&buf[0]);
 	}
-	if (mtk_gave_up(r))
-		return 0;
+	return ret == -ENODEV ? ret : 0;
+}
 
-	if (id->is_brom) {
-		ret = mtk_cmd_byte(r, MTK_CMD_GET_VERSION, &buf[0]);
-		if (ret == -ENODEV)
-			return ret;
-		if (!ret && buf[0] != MTK_CMD_GET_VERSION) {
-			id->has_brom_ver = true;
-			id->brom_ver = buf[0];
+/* A BROM answers GET_VERSION with its version, a preloader echoes it. */
+static int mtk_step_brom_ver(struct mtk_ident_run *r)
+{
+	struct bsk_mtk_ident *id = &r->id;
+	u8 v;
+	struct mtk_query q = { MTK_CMD_GET_VERSION, MTK_ANSWER_BYTE, &v };
+	int ret = mtk_query(r, &q);
+
+	if (!ret && v != MTK_CMD_GET_VERSION) {
+		id->has_brom_ver = true;
+		id->brom_ver = v;
+	}
+	return ret == -ENODEV ? ret : 0;
+}
+
+static int mtk_step_me_id(struct mtk_ident_run *r)
+{
+	struct mtk_query q = { MTK_CMD_GET_ME_ID, MTK_ANSWER_BLOB,
+			       r->id.me_id, sizeof(r->id.me_id) };
+	int ret = mtk_query(r, &q);
+
+	r->id.has_me_id = !ret;
+	return ret == -ENODEV ? ret : 0;
+}
+
+static int mtk_step_soc_id(struct mtk_ident_run *r)
+{
+	struct mtk_query q = { MTK_CMD_GET_SOC_ID, MTK_ANSWER_BLOB, r->id.soc_id,
+			       sizeof(r->id.soc_id) };
+	int ret = mtk_query(r, &q);
+
+	r->id.has_soc_id = !ret;
+	return ret == -ENODEV ? ret : 0;
+}
+
+static int mtk_step_pl_cap(struct mtk_ident_run *r)
+{
+	struct bsk_mtk_ident *id = &r->id;
+	u8 buf[8];
+	struct mtk_query q = { MTK_CMD_GET_PL_CAP, MTK_ANSWER_ECHO, buf, sizeof(buf) };
+	int ret = mtk_query(r, &q);
+
+	if (!ret) {
+		id->has_pl_cap = true;
+		id->pl_cap[0] = get_unaligned_be32(&buf[0]);
+		id->pl_cap[1] = get_unaligned_be32(&buf[4]);
+	}
+	return ret == -ENODEV ? ret : 0;
+}
+
+static bool mtk_is_brom(const struct bsk_mtk_ident *id)
+{
+	return id->is_brom;
+}
+
+/* Old preloaders (bl_ver 1, 2) know neither ME_ID nor SOC_ID. */
+static bool mtk_knows_ids(const struct bsk_mtk_ident *id)
+{
+	return id->is_brom || id->bl_ver >= MTK_BL_VER_IDS;
+}
+
+static bool mtk_is_preloader(const struct bsk_mtk_ident *id)
+{
+	return !id->is_brom && id->has_bl_ver;
+}
+
+/**
+ * struct mtk_step - one step of the identity readout
+ * @name: the command's name
+ * @cmd: the command byte, as the transcript names the step
+ * @applies: does the step apply to what was read so far (NULL: always)
+ * @read: ask and store; returns 0 or -ENODEV
+ */
+struct mtk_step {
+	const char *name;
+	u8 cmd;
+	bool (*applies)(const struct bsk_mtk_ident *id);
+	int (*read)(struct mtk_ident_run *r);
+};
+
+/* Order as mtkclient's Preloader.init (sheet section 3). */
+static const struct mtk_step mtk_steps[] = {
+	{ "GET_BL_VER", MTK_CMD_GET_BL_VER, NULL, mtk_step_bl_ver },
+	{ "GET_HW_CODE", MTK_CMD_GET_HW_CODE, NULL, mtk_step_hw_code },
+	{ "GET_HW_SW_VER", MTK_CMD_GET_HW_SW_VER, NULL, mtk_step_hw_sw_ver },
+	{ "GET_TARGET_CONFIG", MTK_CMD_GET_TARGET_CONFIG, NULL,
+	  mtk_step_target_config },
+	{ "GET_VERSION", MTK_CMD_GET_VERSION, mtk_is_brom, mtk_step_brom_ver },
+	{ "GET_ME_ID", MTK_CMD_GET_ME_ID, mtk_knows_ids, mtk_step_me_id },
+	{ "GET_SOC_ID", MTK_CMD_GET_SOC_ID, mtk_knows_ids, mtk_step_soc_id },
+	{ "GET_PL_CAP", MTK_CMD_GET_PL_CAP, mtk_is_preloader,
+	  mtk_step_pl_cap },
+};
+
+/*
+ * The identity readout: the steps that apply, then the watchdog.  A
+ * command that is not answered (after its retry) is skipped; after two
+ * misses in a row the chip is taken to be an old one that stops
+ * answering, and the readout ends there without failing: @r->ended_before
+ * names the first step not asked.
+ *
+ * Return: 0 or -ENODEV.
+ */
+static int mtk_identify(struct mtk_ident_run *r)
+{
+	const struct mtk_step *step;
+	int ret;
+
+	for (step = mtk_steps; step < mtk_steps + ARRAY_SIZE(mtk_steps);
+	     step++) {
+		if (step->applies && !step->applies(&r->id))
+			continue;
+		if (mtk_gave_up(r)) {
+			r->ended_before = step->name;
+			/* the note has room for the byte, not the name */
+			bsk_tr_note(r->bdev->tr, "ident ended before %02x",
+				    step->cmd);
+			break;
 		}
-		if (mtk_gave_up(r))
-			return 0;
-	}
-
-	/* Old preloaders (bl_ver 1, 2) know neither ME_ID nor SOC_ID. */
-	if (id->is_brom || id->bl_ver > 2) {
-		ret = mtk_cmd_blob(r, MTK_CMD_GET_ME_ID, id->me_id,
-				   sizeof(id->me_id));
-		if (ret == -ENODEV)
+		ret = step->read(r);
+		if (ret)
 			return ret;
-		id->has_me_id = !ret;
-		if (mtk_gave_up(r))
-			return 0;
-
-		ret = mtk_cmd_blob(r, MTK_CMD_GET_SOC_ID, id->soc_id,
-				   sizeof(id->soc_id));
-		if (ret == -ENODEV)
-			return ret;
-		id->has_soc_id = !ret;
-		if (mtk_gave_up(r))
-			return 0;
 	}
-
-	if (!id->is_brom && id->has_bl_ver) {
-		ret = mtk_cmd(r, MTK_CMD_GET_PL_CAP, buf, 8);
-		if (ret == -ENODEV)
-			return ret;
-		if (!ret) {
-			id->has_pl_cap = true;
-			id->pl_cap[0] = get_unaligned_be32(&buf[0]);
-			id->pl_cap[1] = get_unaligned_be32(&buf[4]);
-		}
-	}
-
 	return mtk_watchdog(r);
 }
 
 struct mtk_ident_result {
 	struct bsk_mtk_ident ident;
 	u64 ident_us;
+	bool partial;
 };
 
 static void mtk_ready_fn(struct bsk_status *st, const void *arg)
@@ -718,13 +935,42 @@ static void mtk_ready_fn(struct bsk_status *st, const void *arg)
 	st->state = BOOTSHAKE_STATE_READY;
 	st->mtk = r->ident;
 	st->ident_us = r->ident_us;
+	if (r->partial)
+		st->flags |= BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
+	else
+		st->flags &= ~BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
+}
+
+static void mtk_new_run_fn(struct bsk_status *st, const void *arg)
+{
+	st->flags &= ~BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
+}
+
+/*
+ * A new run (retry): the last run's early end no longer holds.  Only the
+ * device's work item sets or clears the flag, so the test and the update
+ * need not be atomic; a device without the flag costs no notification.
+ */
+static void mtk_forget_partial(struct bsk_dev *bdev)
+{
+	bool partial;
+
+	spin_lock(&bdev->lock);
+	partial = bdev->st.flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL;
+	spin_unlock(&bdev->lock);
+	if (partial)
+		bsk_dev_update(bdev, mtk_new_run_fn, NULL);
 }
 
 static void mtk_handshake(struct bsk_dev *bdev)
 {
-	struct mtk_ident_run run = { .bdev = bdev };
+	struct mtk_ident_run run = {
+		.bdev = bdev,
+		.reply_ms = bdev->step_ms,
+	};
 	struct mtk_ident_result r;
 
+	mtk_forget_partial(bdev);
 	if (mtk_sync(bdev))
 		return;
 
@@ -751,6 +997,7 @@ static void mtk_handshake(struct bsk_dev *bdev)
 
 	r.ident = run.id;
 	r.ident_us = bsk_dev_elapsed_us(bdev);
+	r.partial = !!run.ended_before;
 	bsk_tr_note(bdev->tr, "identity done");
 	bsk_dev_update(bdev, mtk_ready_fn, &r);
 	if (r.ident.has_hw_code)
@@ -759,37 +1006,6 @@ static void mtk_handshake(struct bsk_dev *bdev)
 			 r.ident.hw_code, r.ident.chip ?: "unknown chip");
 	else
 		dev_info(&bdev->intf->dev, "ready: no hw_code (legacy chip?)\n");
-}
-
-/*
- * The data interface is found by class, not number: interface numbers
- * differ between BROM and preloader generations (mediatek.md 1.2).
- */
-static int mtk_bind(struct bsk_dev *bdev)
-{
-	struct usb_host_config *config = bdev->udev->actconfig;
-	unsigned int i;
-
-	for (i = 0; i < config->desc.bNumInterfaces; i++) {
-		struct usb_interface *intf = config->interface[i];
-
-		if (intf && intf->cur_altsetting->desc.bInterfaceClass ==
-			    USB_CLASS_CDC_DATA) {
-			bdev->data = intf;
-			break;
-		}
-	}
-	if (!bdev->data) {
-		dev_info(&bdev->intf->dev, "no CDC data interface\n");
-		return -ENODEV;
-	}
-
-	if (usb_find_common_endpoints(bdev->data->cur_altsetting,
-				      &bdev->in_ep, &bdev->out_ep, NULL, NULL)) {
-		dev_info(&bdev->intf->dev, "no bulk endpoint pair\n");
-		return -ENODEV;
-	}
-	return 0;
 }
 
 static int mtk_fill(struct sk_buff *skb, struct bsk_dev *bdev,
@@ -850,7 +1066,7 @@ static int mtk_env(const struct bsk_status *st, struct bsk_env_var *vars, int ma
 const struct bsk_kind bsk_mtk_brom_kind = {
 	.name = "mtk-brom",
 	.id = BOOTSHAKE_KIND_MTK_BROM,
-	.bind = mtk_bind,
+	.bind = bsk_cdc_bind_data,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
 	.env = mtk_env,
@@ -865,7 +1081,7 @@ const struct bsk_kind bsk_mtk_brom_kind = {
 const struct bsk_kind bsk_mtk_preloader_kind = {
 	.name = "mtk-preloader",
 	.id = BOOTSHAKE_KIND_MTK_PRELOADER,
-	.bind = mtk_bind,
+	.bind = bsk_cdc_bind_data,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
 	.env = mtk_env,

@@ -589,25 +589,12 @@ static int stm32_dfu_io_fail(struct stm32_dfu_run *r, int ret,
 
 	if (stm32_dfu_vanished(r, ret))
 		return -ENODEV;
-	switch (ret) {
-	case -EPIPE:
-		bsk_dev_fail(bdev, ret, "stall", "%s stalled %u times", what,
-			     STM32_DFU_MAX_BAD);
-		break;
-	case -ETIMEDOUT:
-		bsk_dev_fail(bdev, ret, r->polls ? "timeout" : "no-reply",
+	if (ret == -ETIMEDOUT && !r->polls)
+		bsk_dev_fail(bdev, ret, "no-reply",
 			     "%s not answered within %u ms", what,
 			     bdev->step_ms);
-		break;
-	case -EMSGSIZE:
-		bsk_dev_fail(bdev, -EPROTO, "protocol",
-			     "%s: short reply (fewer than 6 bytes)", what);
-		break;
-	default:
-		bsk_dev_fail(bdev, ret, "usb-error", "%s: USB error %d", what,
-			     ret);
-		break;
-	}
+	else
+		bsk_dev_fail_err(bdev, ret, what);
 	return ret;
 }
 

@@ -255,8 +255,7 @@ static int stm32_usart_sync(struct stm32_usart_run *r)
 		return ret;
 	}
 	if (ret) {
-		bsk_dev_fail(bdev, ret, ret == -EPIPE ? "stall" : "usb-error",
-			     "USB error %d during the sync", ret);
+		bsk_dev_fail_err(bdev, ret, "the sync");
 		return ret;
 	}
 
@@ -374,24 +373,12 @@ static int stm32_usart_get_id(struct stm32_usart_run *r)
  */
 static void stm32_usart_ident_fail(struct bsk_dev *bdev, int ret)
 {
-	switch (ret) {
-	case -ENODEV:
-		break;		/* disconnect reports it */
-	case -EPROTO:
+	if (ret == -ENODEV)
+		return;		/* disconnect reports it */
+	if (ret == -EPROTO)	/* the bootloader's answer, not a transfer */
 		bsk_dev_fail(bdev, ret, "protocol", "GET: NACK or malformed reply");
-		break;
-	case -ETIMEDOUT:
-		bsk_dev_fail(bdev, ret, "timeout", "GET: no reply");
-		break;
-	case -EPIPE:
-		bsk_dev_fail(bdev, ret, "stall",
-			     "bulk in endpoint stalled during the identity readout");
-		break;
-	default:
-		bsk_dev_fail(bdev, ret, "usb-error",
-			     "USB error %d during the identity readout", ret);
-		break;
-	}
+	else
+		bsk_dev_fail_err(bdev, ret, "the identity readout");
 }
 
 struct stm32_usart_ready {
@@ -425,10 +412,7 @@ static void stm32_usart_handshake(struct bsk_dev *bdev)
 		ret = stm32_usart_entry(&r);
 	if (ret) {
 		if (ret != -ENODEV && ret != -ESHUTDOWN)
-			bsk_dev_fail(bdev, ret, ret == -EPIPE ? "stall" :
-				     "usb-error",
-				     "the bridge refused a line request: %d",
-				     ret);
+			bsk_dev_fail_err(bdev, ret, "a line request");
 		goto out;
 	}
 
@@ -467,33 +451,13 @@ out:
 /*
  * Probe runs for the bridge's CDC comm interface (new_id with class 02,
  * or any interface with a bare VID:PID new_id: others are refused); the
- * data interface is found by class, as for the MediaTek kinds.
+ * data interface is found as for the MediaTek kinds (kmod/cdc.c).
  */
 static int stm32_usart_bind(struct bsk_dev *bdev)
 {
-	struct usb_host_config *config = bdev->udev->actconfig;
-	unsigned int i;
-
 	if (bdev->intf->cur_altsetting->desc.bInterfaceClass != USB_CLASS_COMM)
 		return -ENODEV;
-	bdev->data = NULL;
-	for (i = 0; i < config->desc.bNumInterfaces; i++) {
-		struct usb_interface *intf = config->interface[i];
-
-		if (intf && intf->cur_altsetting->desc.bInterfaceClass ==
-			    USB_CLASS_CDC_DATA) {
-			bdev->data = intf;
-			break;
-		}
-	}
-	if (!bdev->data ||
-	    usb_find_common_endpoints(bdev->data->cur_altsetting,
-				      &bdev->in_ep, &bdev->out_ep, NULL, NULL)) {
-		dev_info(&bdev->intf->dev, "no CDC data interface with bulk endpoints\n");
-		bdev->data = bdev->intf;
-		return -ENODEV;
-	}
-	return 0;
+	return bsk_cdc_bind_data(bdev);
 }
 
 static int stm32_usart_fill(struct sk_buff *skb, struct bsk_dev *bdev,

@@ -518,6 +518,56 @@ static bool m_wdt_timeout(const struct view *v, char *ev, size_t len)
 	return m_wdt(v, BOOTSHAKE_WDT_TIMEOUT, ev, len);
 }
 
+/* The MediaTek readout commands by byte, for the ident-partial evidence. */
+static const char *mtk_cmd_name(unsigned int cmd)
+{
+	switch (cmd) {
+	case 0xfe: return "GET_BL_VER";
+	case 0xfd: return "GET_HW_CODE";
+	case 0xfc: return "GET_HW_SW_VER";
+	case 0xd8: return "GET_TARGET_CONFIG";
+	case 0xff: return "GET_VERSION";
+	case 0xe1: return "GET_ME_ID";
+	case 0xe7: return "GET_SOC_ID";
+	case 0xfb: return "GET_PL_CAP";
+	}
+	return "?";
+}
+
+/*
+ * The MediaTek identity readout ended early: the flag, and the driver's
+ * note "ident ended before XX" naming the first command not asked (and
+ * the last "cmd XX: timeout|bad echo|stall again" that ended it).
+ */
+static bool m_ident_partial(const struct view *v, char *ev, size_t len)
+{
+	static const char ended[] = "ident ended before ";
+	char text[64], miss[64] = "";
+	unsigned int cmd;
+	size_t i;
+
+	if (!(v->dev->flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL))
+		return false;
+	for (i = 0; v->tr && i < v->tr->n; i++) {
+		if (v->tr->v[i].dir != BOOTSHAKE_DIR_NOTE)
+			continue;
+		bs_tr_text(&v->tr->v[i], text, sizeof(text));
+		if (!strncmp(text, "cmd ", 4) &&
+		    (strstr(text, ": timeout") || strstr(text, ": bad echo") ||
+		     strstr(text, ": stall again")))
+			snprintf(miss, sizeof(miss), "%s", text);
+		if (!strncmp(text, ended, sizeof(ended) - 1) &&
+		    sscanf(text + sizeof(ended) - 1, "%x", &cmd) == 1) {
+			snprintf(ev, len, "the readout ended before %s (%02x)%s%s",
+				 mtk_cmd_name(cmd), cmd,
+				 miss[0] ? "; last miss: " : "", miss);
+			return true;
+		}
+	}
+	snprintf(ev, len, "the module reports ident_partial");
+	return true;
+}
+
 static bool m_usb_error(const struct view *v, char *ev, size_t len)
 {
 	if (!code_is(v, "stall") && !code_is(v, "usb-error"))
@@ -652,6 +702,15 @@ static const struct rule rules[] = {
 		.cause	= "the device never answered the write that disables its watchdog (some vendor preloaders do not): it may reset within seconds",
 		.fix	= "start the flashing tool at once and let it skip its own handshake, or use a device-specific preloader and download agent",
 		.match	= m_wdt_timeout,
+	},
+	{
+		.code	= "ident-partial",
+		.kinds	= K_MTK,
+		.severity = BS_SEV_WARNING,
+		.failed_severity = BS_SEV_WARNING,
+		.cause	= "the identity readout ended early: two commands in a row stayed unanswered even after waiting for the device to go quiet and asking again, so the fields after that step are missing (an old chip that stops answering, or a device too slow or disturbed for the step deadline)",
+		.fix	= "if the chip should know those commands, raise the step deadline (`bootshake policy mtk-brom --step-timeout MS`) and `bootshake retry DEV`; check the watchdog line: it is still armed unless it says disabled",
+		.match	= m_ident_partial,
 	},
 	{
 		.code	= "already-synced",

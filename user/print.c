@@ -369,6 +369,8 @@ struct json_object *bs_dev_json(const struct bs_dev *dev,
 		add_bool(o, "already_synced", bs_dev_synced(dev));
 		add_bool(o, "taken_over",
 			 dev->flags & BOOTSHAKE_DEV_FLAG_TAKEN_OVER);
+		add_bool(o, "ident_partial",
+			 dev->flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL);
 	}
 	if (BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_SPEED))
 		add_str(o, "speed", bs_speed_name(dev->speed, buf, sizeof(buf)));
@@ -495,11 +497,15 @@ static const char *ident(const struct bs_dev *dev, char *buf, size_t len)
 
 static const char *flag_words(uint32_t flags, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s",
+	snprintf(buf, len, "%s%s%s%s%s",
 		 flags & BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED ? "already_synced" : "",
 		 (flags & BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED) &&
 		 (flags & BOOTSHAKE_DEV_FLAG_TAKEN_OVER) ? "," : "",
-		 flags & BOOTSHAKE_DEV_FLAG_TAKEN_OVER ? "taken_over" : "");
+		 flags & BOOTSHAKE_DEV_FLAG_TAKEN_OVER ? "taken_over" : "",
+		 (flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL) &&
+		 (flags & (BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED |
+			   BOOTSHAKE_DEV_FLAG_TAKEN_OVER)) ? "," : "",
+		 flags & BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL ? "ident_partial" : "");
 	return buf;
 }
 

@@ -251,6 +251,34 @@ static const struct dcase cases[] = {
 		.expect	= "watchdog-timeout",
 	},
 	{
+		.name	= "identity readout ended early, watchdog still written",
+		.kind	= BOOTSHAKE_KIND_MTK_BROM,
+		.state	= BOOTSHAKE_STATE_READY,
+		.flags	= BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL,
+		.watchdog = BOOTSHAKE_WDT_DISABLED,
+		.script	= CLEAN_BROM "> fc\n< fc\n# cmd fc: timeout\n"
+			  "# cmd fc: retry\n> fc\n< fc\n# cmd fc: timeout\n"
+			  "> d8\n< d8\n# cmd d8: timeout\n# cmd d8: retry\n"
+			  "> d8\n< d8\n# cmd d8: timeout\n"
+			  "# ident ended before ff\n"
+			  "> d4\n< d4\n# watchdog off\n",
+		.expect	= "ident-partial",
+		.absent	= "failed-unexplained",
+		.mark	= "",
+	},
+	{
+		.name	= "a late reply retried: nothing to report",
+		.kind	= BOOTSHAKE_KIND_MTK_BROM,
+		.state	= BOOTSHAKE_STATE_READY,
+		.watchdog = BOOTSHAKE_WDT_DISABLED,
+		.script	= CLEAN_BROM "> fc\n# cmd fc: timeout\n# cmd fc: retry\n"
+			  "< fc 8a 00 ca 00 00 00 00 00\n"
+			  "# cmd fc: drained 9\n# slow: 200 ms/reply\n> fc\n"
+			  "< fc 8a 00 ca 00 00 00 00 00\n",
+		.absent	= "ident-partial",
+		.mark	= "",
+	},
+	{
 		.name	= "newer preloader swallows a mid-sync a0",
 		.kind	= BOOTSHAKE_KIND_MTK_PRELOADER,
 		.state	= BOOTSHAKE_STATE_READY,

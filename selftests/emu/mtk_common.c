@@ -206,6 +206,25 @@ static uint32_t mtk_mem_get(const struct mtk *m, uint32_t addr)
 	return 0;
 }
 
+/*
+ * late=: hold the reply to command @c (or, with late=all, every reply of
+ * the command loop, @param: a reply to a command's parameter) for
+ * late_ms.  A single command's reply is late once: the host's retry of
+ * it is answered at once.
+ */
+static int mtk_late(struct emu_ctx *ctx, struct mtk *m, int c, bool param)
+{
+	if (!m->late_ms || m->late_cmd == MTK_LATE_NONE)
+		return 0;
+	if (m->late_cmd != MTK_LATE_ALL &&
+	    (param || m->late_cmd != c || m->late_done))
+		return 0;
+	m->late_done = true;
+	emu_log(ctx, "fault late %02x%s %lu ms", c, param ? " param" : "",
+		m->late_ms);
+	return emu_sleep(ctx, (int)m->late_ms);
+}
+
 /* the watchdog MODE key 0x22 in the top byte, ENABLE (bit 0) clear */
 static bool mtk_wdt_disables(uint32_t val, unsigned int width)
 {
@@ -230,9 +249,13 @@ static int mtk_write_cmd(struct emu_ctx *ctx, struct mtk *m, uint8_t cmd)
 	if (!err)
 		err = mtk_get(ctx, 4, &addr);
 	if (!err)
+		err = mtk_late(ctx, m, cmd, true);
+	if (!err)
 		err = mtk_put32(ctx, addr);
 	if (!err)
 		err = mtk_get(ctx, 4, &count);
+	if (!err)
+		err = mtk_late(ctx, m, cmd, true);
 	if (!err)
 		err = mtk_put32(ctx, count);
 	if (err)
@@ -262,6 +285,8 @@ static int mtk_write_cmd(struct emu_ctx *ctx, struct mtk *m, uint8_t cmd)
 	err = mtk_put16(ctx, status);
 	for (i = 0; !err && i < count; i++) {
 		err = mtk_get(ctx, width, &val);
+		if (!err)
+			err = mtk_late(ctx, m, cmd, true);
 		if (!err)
 			err = mtk_put_n(ctx, width, val);
 		if (err)
@@ -334,6 +359,9 @@ static int mtk_command(struct emu_ctx *ctx, struct mtk *m, uint8_t c)
 		emu_log(ctx, "hung: ignored %02x", c);
 		return 0;
 	}
+	err = mtk_late(ctx, m, c, false);
+	if (err)
+		return err;
 	switch (c) {
 	case 0xfe:	/* GET_BL_VER: BROM echoes, preloader: version */
 		return mtk_put8(ctx, brom ? 0xfe : (uint8_t)m->bl_ver);
@@ -353,6 +381,10 @@ static int mtk_command(struct emu_ctx *ctx, struct mtk *m, uint8_t c)
 	if (m->unplug_after == c) {
 		emu_log(ctx, "fault unplug-after %02x", c);
 		return mtk_gone(ctx, "unplug-after-echo");
+	}
+	if (m->echo_only[c / 8] & 1u << (c % 8)) {
+		emu_log(ctx, "fault echo-only %02x", c);
+		return 0;
 	}
 	switch (c) {
 	case 0xfd:	/* GET_HW_CODE */
@@ -558,6 +590,46 @@ static int mtk_composite_descs(struct emu_ctx *ctx, uint8_t comm_proto,
 	return (int)(p - (uint8_t *)buf);
 }
 
+/*
+ * no_cdc_data: CDC comm #0 and the bulk pair on a vendor-specific
+ * interface #1, no interface of class CDC data (and, as everywhere here,
+ * no union descriptor).
+ */
+static int mtk_no_cdc_data_descs(struct emu_ctx *ctx, uint8_t comm_proto,
+				 void *buf, size_t len)
+{
+	const size_t per_speed = 2 * USB_DT_INTERFACE_SIZE +
+				 3 * USB_DT_ENDPOINT_SIZE;
+	struct usb_functionfs_descs_head_v2 *h = buf;
+	uint32_t cnt = htole32(5), total;
+	uint8_t *p = buf;
+	int hs;
+
+	total = sizeof(*h) + 2 * sizeof(cnt) + 2 * per_speed;
+	if (len < total)
+		return -ENOSPC;
+	h->magic = htole32(FUNCTIONFS_DESCRIPTORS_MAGIC_V2);
+	h->length = htole32(total);
+	h->flags = htole32(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC);
+	p += sizeof(*h);
+	memcpy(p, &cnt, sizeof(cnt));
+	p += sizeof(cnt);
+	memcpy(p, &cnt, sizeof(cnt));
+	p += sizeof(cnt);
+	for (hs = 0; hs < 2; hs++) {
+		uint16_t bulk = hs ? 512 : 64;
+
+		p = put_intf(p, 0, 1, USB_CLASS_COMM, 2, comm_proto);
+		p = put_ep(p, USB_DIR_IN | 3, USB_ENDPOINT_XFER_INT, 64, 0x10);
+		p = put_intf(p, 1, 2, USB_CLASS_VENDOR_SPEC, 0, 0);
+		p = put_ep(p, USB_DIR_OUT | 1, USB_ENDPOINT_XFER_BULK, bulk, 0);
+		p = put_ep(p, USB_DIR_IN | 1, USB_ENDPOINT_XFER_BULK, bulk, 0);
+	}
+	/* epfiles in order of appearance: 1 interrupt, 2 OUT, 3 IN */
+	emu_set_stream(ctx, 3, 2, 64, 512);
+	return (int)(p - (uint8_t *)buf);
+}
+
 int mtk_descs(struct emu_ctx *ctx, void *buf, size_t len)
 {
 	struct mtk *m = emu_priv(ctx);
@@ -573,6 +645,8 @@ int mtk_descs(struct emu_ctx *ctx, void *buf, size_t len)
 
 	if (m->data_iface == 2)
 		return mtk_composite_descs(ctx, l.comm_protocol, buf, len);
+	if (m->no_cdc_data)
+		return mtk_no_cdc_data_descs(ctx, l.comm_protocol, buf, len);
 	return emu_cdc_descs(ctx, &l, buf, len);
 }
 
@@ -614,6 +688,7 @@ void mtk_init_common(struct emu_ctx *ctx, struct mtk *m, enum mtk_mode mode)
 				(uint8_t)((x * 0x2545F4914F6CDD1Dull) >> 56);
 	}
 	m->unplug_after = -1;
+	m->late_cmd = MTK_LATE_NONE;
 	m->reset_gap_ms = 200;
 	m->window_ms = 2500;
 	m->sync_window_ms = 300;
@@ -652,6 +727,7 @@ MTK_FLAG_KNOB(knob_token_keep, token_keep)
 MTK_FLAG_KNOB(knob_unknown_token_logged, unknown_token_logged)
 MTK_FLAG_KNOB(knob_mt6589, data_first)
 MTK_FLAG_KNOB(knob_bootloop_hard, bootloop_hard)
+MTK_FLAG_KNOB(knob_no_cdc_data, no_cdc_data)
 MTK_UINT_KNOB(knob_hw_code, hw_code, 0xffff)
 MTK_UINT_KNOB(knob_hw_subcode, hw_subcode, 0xffff)
 MTK_UINT_KNOB(knob_hw_ver, hw_ver, 0xffff)
@@ -771,6 +847,36 @@ static int knob_unplug_after(struct emu_ctx *ctx, const char *v)
 	return err;
 }
 
+static int knob_late(struct emu_ctx *ctx, const char *v)
+{
+	unsigned long c;
+	MTK_PRIV;
+	int err;
+
+	if (!strcmp(v, "all")) {
+		m->late_cmd = MTK_LATE_ALL;
+		return 0;
+	}
+	err = emu_parse_uint(v, 0xff, &c);
+	if (!err)
+		m->late_cmd = (int)c;
+	return err;
+}
+
+MTK_UINT_KNOB(knob_late_ms, late_ms, 600000)
+
+/* repeatable: each use adds a command */
+static int knob_echo_only(struct emu_ctx *ctx, const char *v)
+{
+	unsigned long c;
+	MTK_PRIV;
+	int err = emu_parse_uint(v, 0xff, &c);
+
+	if (!err)
+		m->echo_only[c / 8] |= (uint8_t)(1u << (c % 8));
+	return err;
+}
+
 /* 8 characters, or 16 hex digits (for "AT+GCAP\r" and the like) */
 static int knob_token(struct emu_ctx *ctx, const char *v)
 {
@@ -843,6 +949,14 @@ const struct emu_knob mtk_knobs[] = {
 	{ "unplug_after", 1,
 	  "leave the bus right after echoing command byte N (e.g. 0xe1)",
 	  knob_unplug_after },
+	{ "late", 1,
+	  "0xCC: the reply to command CC leaves late_ms late, once | all: every reply of the command loop does",
+	  knob_late },
+	{ "late_ms", 1, "how late the late= reply leaves (default 0: off)",
+	  knob_late_ms },
+	{ "echo_only", 1,
+	  "command byte N is echoed, then nothing (repeatable, e.g. 0xfc)",
+	  knob_echo_only },
 	/* preloader */
 	{ "tolerant", 0, "MT6765 preloader: an A0 mid-sync silently sets index 1",
 	  knob_tolerant },
@@ -871,6 +985,9 @@ const struct emu_knob mtk_knobs[] = {
 	  knob_mt6589 },
 	{ "data_iface", 1, "2: composite, CDC data at interface #2",
 	  knob_data_iface },
+	{ "no_cdc_data", 0,
+	  "no CDC data interface: the bulk pair is on a vendor interface #1",
+	  knob_no_cdc_data },
 	/* boot loop */
 	{ "bootloop", 2,
 	  "alternate preloader/BROM every N ms (default 2000) until synced",

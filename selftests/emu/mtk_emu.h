@@ -41,6 +41,10 @@ enum mtk_after { MTK_AFTER_BROM, MTK_AFTER_PRELOADER, MTK_AFTER_GONE };
 
 #define MTK_MEM_SLOTS	16
 
+/* late=: no late reply; every reply of the command loop */
+#define MTK_LATE_NONE	(-1)
+#define MTK_LATE_ALL	0x100
+
 struct mtk {
 	enum mtk_mode mode;
 	struct emu_ident brom_id, pl_id;	/* identities to morph into */
@@ -76,6 +80,10 @@ struct mtk {
 	enum mtk_after wdt_reset_to;
 	unsigned long reset_gap_ms;
 	int unplug_after;		/* command byte, -1 = none */
+	int late_cmd;			/* MTK_LATE_*, or the command byte */
+	unsigned long late_ms;		/* how late that reply leaves */
+	bool late_done;			/* the one late reply went out */
+	uint8_t echo_only[32];		/* bit set: command only echoed */
 
 	/* preloader */
 	bool tolerant;			/* MT6765: mid-sync A0 -> index 1 */
@@ -91,6 +99,7 @@ struct mtk {
 	unsigned long token_at_ms;
 	bool data_first;		/* MT6589 layout: data #0, comm #1 */
 	unsigned long data_iface;	/* 2: composite, data at #2 */
+	bool no_cdc_data;		/* bulk pair on a vendor interface */
 
 	/* boot loop */
 	unsigned long bootloop_ms;	/* 0 = off */

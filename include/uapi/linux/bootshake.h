@@ -69,10 +69,14 @@ enum bootshake_state {
  *	was already in its command loop when bootshake found it
  * @BOOTSHAKE_DEV_FLAG_TAKEN_OVER: bootshake took the interfaces away from
  *	another driver (cdc_acm, option) that had bound them first
+ * @BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL: the identity readout ended early (the
+ *	device stopped answering); the fields it did not read are absent and
+ *	the transcript names the step it ended before
  */
 enum bootshake_dev_flags {
 	BOOTSHAKE_DEV_FLAG_ALREADY_SYNCED	= 1 << 0,
 	BOOTSHAKE_DEV_FLAG_TAKEN_OVER		= 1 << 1,
+	BOOTSHAKE_DEV_FLAG_IDENT_PARTIAL	= 1 << 2,
 };
 
 /**
