@@ -38,6 +38,7 @@ TESTS=(
 	selftests/tests/mtk_preloader
 	selftests/tests/nl_fuzz
 	selftests/tests/jobs
+	selftests/tests/ynl_cli.py
 )
 # dummy_hcd host/gadget pairs in the guest: jobs plugs 8 devices at once.
 DUMMY_NUM=8
