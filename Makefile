@@ -14,6 +14,8 @@
 #   make kernels         fetch the lines' kernels, build the module for each
 #   make demo            boot the guest, plug an emulated BROM, show it
 #   make deps            install the Debian packages all of this needs
+#   make uapi            regenerate include/uapi/linux/bootshake.h from the
+#                        netlink spec with the kernel's ynl-gen-c.py
 #   make install         module, helper, man page, udev, modprobe.d, unit
 #   make uninstall       remove them again (DESTDIR, PREFIX honoured)
 #   make dkms-install    the module through DKMS
@@ -130,6 +132,12 @@ bench: deps-if-missing
 	selftests/bench/run.sh $(if $(BENCH_DOC),--doc) -- $(BENCH_ARGS)
 
 .PHONY: bench
+
+# The uapi header is generated from Documentation/netlink/specs/bootshake.yaml
+# by the kernel's ynl-gen-c.py (linux-source-6.12, scripts/deps.sh);
+# `make check` fails when the two differ.
+uapi: deps-if-missing
+	selftests/spec-check.py --write
 
 checkpatch: deps-if-missing
 	selftests/static-checks.sh checkpatch
@@ -281,7 +289,7 @@ clean:
 	$(MAKE) -C selftests clean
 
 .PHONY: all module helper selftests deps deps-if-missing check check-all check-matrix \
-	kernels demo \
+	kernels demo uapi \
 	checkpatch sparse install install-module install-helper install-dist \
 	install-dkms-src uninstall dkms-install dkms-uninstall deb check-install \
 	clean

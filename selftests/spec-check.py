@@ -2,21 +2,111 @@
 # SPDX-License-Identifier: GPL-2.0
 """Check the netlink ABI against its spec.
 
-Documentation/netlink/specs/bootshake.yaml is the source of truth.  This
-checks that include/uapi/linux/bootshake.h has every name with the value the
-spec gives it, that kmod/netlink.c's per-command policies accept exactly
-the request attributes the spec lists with the spec's types and ranges and
-admin permission, and that every attribute the kernel puts into a message
-has the spec's type.  Prints one KTAP line per check; exits 1 on failure.
+Documentation/netlink/specs/bootshake.yaml is the source of truth.  With the
+kernel's own netlink tools (tools/net/ynl and the Documentation/netlink
+schemas of Debian's linux-source-6.12, unpacked by scripts/deps.sh), this
+checks that
+  - the spec passes its protocol's schema with 0 errors (jsonschema);
+  - the kernel's python ynl library (lib.SpecFamily) loads it;
+  - ynl-gen-c.py --mode uapi generates include/uapi/linux/bootshake.h
+    byte for byte (the header is generated: `make uapi`);
+and, by itself, that the header has every name with the value the spec
+gives it, that kmod/netlink.c's per-command policies accept exactly the
+request attributes the spec lists with the spec's types and ranges and admin
+permission, and that every attribute the kernel puts into a message has the
+spec's type.  Prints one KTAP line per check; exits 1 on failure.
+
+  selftests/spec-check.py            check
+  selftests/spec-check.py --write    regenerate the uapi header (make uapi)
+
+BSK_YNL_SRC names the kernel source tree holding tools/net/ynl (default
+$BSK_CACHE/src/linux-source-6.12, BSK_CACHE=/var/cache/bootshake).
 """
+import difflib
 import glob
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import yaml
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPEC = os.path.join(TOP, 'Documentation/netlink/specs/bootshake.yaml')
+UAPI = os.path.join(TOP, 'include/uapi/linux/bootshake.h')
+YNL_SRC = os.environ.get('BSK_YNL_SRC') or os.path.join(
+    os.environ.get('BSK_CACHE') or '/var/cache/bootshake',
+    'src/linux-source-6.12')
+YNL_HINT = f'no kernel ynl tools in {YNL_SRC} (run scripts/deps.sh)'
+
+
+def ynl_present():
+    return os.path.isfile(os.path.join(YNL_SRC, 'tools/net/ynl/ynl-gen-c.py'))
+
+
+def schema_path(spec):
+    proto = spec.get('protocol', 'genetlink')
+    return os.path.join(YNL_SRC, 'Documentation/netlink', proto + '.yaml')
+
+
+def schema_errors(spec):
+    """The spec against its protocol's schema: a list of messages."""
+    import jsonschema
+
+    with open(schema_path(spec)) as f:
+        schema = yaml.safe_load(f)
+    val = jsonschema.Draft7Validator(schema)
+    return [f'schema: {"/".join(str(p) for p in e.absolute_path) or "(root)"}: '
+            f'{e.message}' for e in val.iter_errors(spec)]
+
+
+def ynl_load():
+    """Load the spec with the kernel's python ynl library: [] or errors."""
+    sys.path.insert(0, os.path.join(YNL_SRC, 'tools/net/ynl'))
+    try:
+        from lib import SpecFamily  # the kernel's tools/net/ynl/lib
+
+        spec = yaml.safe_load(open(SPEC))
+        fam = SpecFamily(SPEC, schema_path(spec))
+        return [] if fam.name == 'bootshake' and fam.msgs else \
+            ['ynl: loaded, but no bootshake messages']
+    except Exception as e:  # noqa: BLE001 (report whatever it raised)
+        return [f'ynl: {type(e).__name__}: {e}']
+    finally:
+        sys.path.pop(0)
+
+
+def ynl_gen_uapi():
+    """ynl-gen-c.py --mode uapi output for the spec: (text, errors).
+
+    ynl-gen-c names the spec by its path below the kernel tree it finds by
+    looking for MAINTAINERS upwards (there is none here), and looks for
+    the schema at ../<protocol>.yaml from the spec's directory: so it runs
+    on a copy staged as Documentation/netlink/specs/bootshake.yaml beside
+    the kernel's schemas and a MAINTAINERS.
+    """
+    tmp = tempfile.mkdtemp(prefix='bsk-ynl-')
+    try:
+        d = os.path.join(tmp, 'Documentation/netlink')
+        os.makedirs(os.path.join(d, 'specs'))
+        open(os.path.join(tmp, 'MAINTAINERS'), 'w').close()
+        for f in glob.glob(os.path.join(YNL_SRC, 'Documentation/netlink/*.yaml')):
+            shutil.copy(f, d)
+        spec = os.path.join(d, 'specs/bootshake.yaml')
+        shutil.copy(SPEC, spec)
+        out = os.path.join(tmp, 'bootshake.h')
+        r = subprocess.run([sys.executable, os.path.join(
+            YNL_SRC, 'tools/net/ynl/ynl-gen-c.py'), '--mode', 'uapi',
+            '--header', '--spec', spec, '-o', out],
+            capture_output=True, text=True, timeout=120)
+        if r.returncode or not os.path.exists(out):
+            return None, [f'ynl-gen-c: exit {r.returncode}: ' + l
+                          for l in (r.stdout + r.stderr).splitlines()[-15:]]
+        return open(out).read(), []
+    finally:
+        shutil.rmtree(tmp)
 
 
 def cname(prefix, name):
@@ -54,7 +144,8 @@ def spec_values(spec):
     for d in spec['definitions']:
         for i, e in enumerate(d['entries']):
             val = (1 << i) if d['type'] == 'flags' else i
-            out.append((cname(d['name-prefix'], str(e)), val))
+            name = e['name'] if isinstance(e, dict) else str(e)
+            out.append((cname(d['name-prefix'], name), val))
     for aset in spec['attribute-sets']:
         val = 1
         for a in aset['attributes']:
@@ -128,12 +219,52 @@ PUT = {'u8': 'u8', 'u16': 'u16', 'u32': 'u32', 'u64_64bit': 'u64',
        'string': 'string', 'flag': 'flag', '': 'binary'}
 
 
+def write_uapi():
+    if not ynl_present():
+        print(YNL_HINT, file=sys.stderr)
+        return 1
+    text, errs = ynl_gen_uapi()
+    if errs:
+        print('\n'.join(errs), file=sys.stderr)
+        return 1
+    with open(UAPI, 'w') as f:
+        f.write(text)
+    print(f'wrote {os.path.relpath(UAPI, TOP)}')
+    return 0
+
+
 def main():
-    spec = yaml.safe_load(open(os.path.join(
-        TOP, 'Documentation/netlink/specs/bootshake.yaml')))
-    hdr = header_enums(os.path.join(TOP, 'include/uapi/linux/bootshake.h'))
+    if sys.argv[1:] == ['--write']:
+        return write_uapi()
+    if sys.argv[1:]:
+        print(f'usage: {sys.argv[0]} [--write]', file=sys.stderr)
+        return 2
+    spec = yaml.safe_load(open(SPEC))
+    hdr = header_enums(UAPI)
     nl_text = strip_comments(open(os.path.join(TOP, 'kmod/netlink.c')).read())
     results = []
+
+    # 0. the kernel's tools: schema, library, generated header
+    if not ynl_present():
+        for name in ('passes the kernel schema for its protocol',
+                     "loads with the kernel's python ynl library",
+                     "ynl-gen-c --mode uapi output is the uapi header"):
+            results.append((name, [YNL_HINT]))
+    else:
+        errs = schema_errors(spec)
+        results.append((f'passes the kernel schema {spec.get("protocol")}.yaml '
+                        f'({len(errs)} errors)', errs))
+        results.append(("loads with the kernel's python ynl library",
+                        ynl_load()))
+        text, errs = ynl_gen_uapi()
+        if text is not None:
+            errs = [l.rstrip('\n') for l in difflib.unified_diff(
+                open(UAPI).readlines(), text.splitlines(True),
+                'include/uapi/linux/bootshake.h', 'ynl-gen-c --mode uapi')]
+            if errs:
+                errs.append('regenerate it: make uapi')
+        results.append(('ynl-gen-c --mode uapi output is the uapi header',
+                        errs))
 
     # 1. names and values
     bad = [f'{n}: spec {v}, header {hdr.get(n)}'
@@ -155,6 +286,8 @@ def main():
     for op in spec['operations']['list']:
         if 'notify' in op or 'event' in op:
             continue
+        if 'do' not in op and 'dump' not in op:
+            continue    # unspec: a value the kernel never implements
         cmd = cname(prefix, op['name'])
         kop = ops.get(cmd)
         if not kop:

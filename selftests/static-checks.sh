@@ -5,9 +5,11 @@
 #   build   the module builds with W=1 and no warning
 #   sparse  make C=2 (sparse on every file) reports nothing
 #   checkpatch  scripts/checkpatch.pl --strict reports nothing
-#   spec    uapi header and kernel policies agree with the YAML spec
+#   spec    the YAML spec passes the kernel schema and loads in the kernel's
+#           ynl library, ynl-gen-c's uapi output is the uapi header, and
+#           kernel policies agree with the spec (selftests/spec-check.py)
 #
-#   selftests/static-checks.sh [build|sparse|checkpatch]...   (default: all)
+#   selftests/static-checks.sh [build|sparse|checkpatch|spec]...   (default: all)
 # Prints "ok N name" / "not ok N name" and exits non-zero on any failure.
 set -uo pipefail
 
