@@ -496,6 +496,40 @@ static void version(void)
 	       BOOTSHAKE_FAMILY_VERSION);
 }
 
+/*
+ * Options are accepted anywhere, but getopt sees them in order: an error
+ * about an argument before a trailing "-j" would be printed as text. So
+ * look for -j/-p among the command's arguments first (the values of the
+ * options that take one skipped, nothing after "--"); the command's
+ * parser takes them again.
+ */
+static void prescan_output_opts(int argc, char **argv)
+{
+	static const char * const with_value[] = {
+		"-c", "-t", "--count", "--timeout", "--rcvbuf", "--exec",
+		"--kind", "--jobs", "--grace", "--device", "--step-timeout",
+		"--sync-timeout",
+	};
+	int i;
+	size_t k;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			return;
+		if (!strcmp(a, "-j") || !strcmp(a, "--json"))
+			bs_json = true;
+		else if (!strcmp(a, "-p") || !strcmp(a, "--pretty"))
+			bs_pretty = true;
+		else if (!strcmp(a, "-jp") || !strcmp(a, "-pj"))
+			bs_json = bs_pretty = true;
+		for (k = 0; k < ARRAY_SIZE(with_value); k++)
+			if (!strcmp(a, with_value[k]))
+				i++;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -547,6 +581,8 @@ int main(int argc, char **argv)
 		return BS_EXIT_ERROR;
 	}
 
+	/* -j/-p after the command count for its usage errors too */
+	prescan_output_opts(argc - optind, argv + optind);
 	cmd = find_cmd(argv[optind]);
 	if (!cmd) {
 		print_error(EINVAL, NULL, "unknown command \"%s\" (try --help)",

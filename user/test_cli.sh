@@ -101,6 +101,18 @@ for args in "show 1 -j" "show -j 1" "show 1 --json" "list -j" \
 	*) bad "$args: -j not taken as an option (rc=$rc: $out $err)" ;;
 	esac
 done
+# a usage error before a trailing -j is JSON already
+for args in "bogus -j" "show --bogus 1 -j" "show 0 --json" "arm mtk-brom --count 65 -j" \
+	    "monitor --exec -j --device 0 -j"; do
+	# shellcheck disable=SC2086
+	run "$BS" $args
+	[ $rc = 1 ] && err_check 'e["name"] == "EINVAL"' && ok "$args: JSON error" ||
+		bad "$args: not a JSON error (rc=$rc: $out $err)"
+done
+run "$BS" monitor --exec -j --device 0
+[ $rc = 1 ] && echo "$err" | grep -q '^bootshake: monitor: --device: ' &&
+	ok "monitor --exec -j: -j is the command, not an option" ||
+	bad "monitor --exec -j (rc=$rc: $out $err)"
 run "$BS" show 1 -p -j
 echo "$err$out" | grep -q '^{' && ok "show 1 -p -j" || bad "show 1 -p -j: $out $err"
 
