@@ -559,7 +559,7 @@ TEST_F_TIMEOUT(cli, json_contract, 180)
 	ev = plug_ready(_metadata, self);
 	ASSERT_NE(NULL, ev);
 	/* the monitor's events carry usb_id too */
-	EXPECT_STREQ("0e8d:0003", bsk_json_str(ev, "usb_id"));
+	EXPECT_STREQ("0e8d:0003", bsk_json_str(ev, "usb_id") ?: "");
 	json_object_put(ev);
 
 	/* no device 99 (checked), then show 99: JSON error on stderr only */
@@ -573,7 +573,7 @@ TEST_F_TIMEOUT(cli, json_contract, 180)
 	ASSERT_NE(NULL, r.ejson) {
 		TH_LOG("stderr is not JSON: %s", r.err);
 	}
-	EXPECT_STREQ("ENOENT", jerr(&r, "name"));
+	EXPECT_STREQ("ENOENT", jerr(&r, "name") ?: "");
 	EXPECT_EQ(ENOENT, bsk_json_int(jget(r.ejson, "command_error"),
 				       "errno", -1));
 	EXPECT_NE(NULL, strstr(jerr(&r, "message") ?: "", "99"));
@@ -600,7 +600,7 @@ TEST_F_TIMEOUT(cli, json_contract, 180)
 	/* compact by default: one line */
 	EXPECT_EQ(1, nlines(r.out));
 	/* the USB id, as a string and as numbers */
-	EXPECT_STREQ("0e8d:0003", bsk_json_str(r.json, "usb_id"));
+	EXPECT_STREQ("0e8d:0003", bsk_json_str(r.json, "usb_id") ?: "");
 	EXPECT_TRUE(jis(r.json, "vid", json_type_int));
 	EXPECT_EQ(0x0e8d, bsk_json_int(r.json, "vid", -1));
 	EXPECT_EQ(0x0003, bsk_json_int(r.json, "pid", -1));
@@ -610,7 +610,8 @@ TEST_F_TIMEOUT(cli, json_contract, 180)
 	ASSERT_NE(NULL, p.json);
 	EXPECT_LT(5, nlines(p.out));
 	EXPECT_NE(NULL, strstr(p.out, "\n  \"id\": "));
-	EXPECT_STREQ(bsk_json_str(r.json, "path"), bsk_json_str(p.json, "path"));
+	EXPECT_STREQ(bsk_json_str(r.json, "path") ?: "-",
+		     bsk_json_str(p.json, "path") ?: "");
 	EXPECT_EQ(bsk_json_int(r.json, "id", -1), bsk_json_int(p.json, "id", -2));
 	run_free(&r);
 	run_free(&p);
@@ -619,7 +620,7 @@ TEST_F_TIMEOUT(cli, json_contract, 180)
 	ASSERT_EQ(0, run(&r, "list", "-j", "-p", NULL));
 	d = bsk_json_find_path(r.json, path);
 	ASSERT_NE(NULL, d);
-	EXPECT_STREQ("0e8d:0003", bsk_json_str(d, "usb_id"));
+	EXPECT_STREQ("0e8d:0003", bsk_json_str(d, "usb_id") ?: "");
 	EXPECT_NE(NULL, strstr(r.out, "\n    \"id\": "));
 	run_free(&r);
 
@@ -631,7 +632,7 @@ TEST_F_TIMEOUT(cli, json_contract, 180)
 
 		EXPECT_EQ(1, run(&r, "show", bad[i], "-j", NULL));
 		EXPECT_STREQ("", r.out);
-		EXPECT_STREQ("EINVAL", jerr(&r, "name")) {
+		EXPECT_STREQ("EINVAL", jerr(&r, "name") ?: "") {
 			TH_LOG("show %s: %s", bad[i], r.err);
 		}
 		EXPECT_EQ(NULL, jerr(&r, "kernel_message"));
@@ -665,9 +666,9 @@ TEST_F_TIMEOUT(cli, version, 60)
 		TH_LOG("%s", r.err);
 	}
 	EXPECT_TRUE(bsk_json_bool(r.json, "module_loaded"));
-	EXPECT_STREQ(mver, bsk_json_str(r.json, "module_version"));
+	EXPECT_STREQ(mver, bsk_json_str(r.json, "module_version") ?: "");
 	EXPECT_TRUE(jis(r.json, "helper_version", json_type_string));
-	EXPECT_STREQ("bootshake", bsk_json_str(r.json, "family"));
+	EXPECT_STREQ("bootshake", bsk_json_str(r.json, "family") ?: "");
 	EXPECT_EQ(BOOTSHAKE_FAMILY_VERSION,
 		  bsk_json_int(r.json, "family_version", -1));
 	EXPECT_EQ(BOOTSHAKE_FAMILY_VERSION,
