@@ -53,6 +53,7 @@ DESTDIR ?=
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/bootshake
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 EXAMPLESDIR ?= $(DOCDIR)/examples
 # udev, kmod and systemd never look under /usr/local: a local install goes
 # to /etc, a distribution's (PREFIX=/usr) to its /lib directories.
@@ -155,7 +156,8 @@ sparse: deps-if-missing
 #
 #   make install         module into /lib/modules/<KREL>/updates/ (depmod),
 #                        helper (SBINDIR), man page (MANDIR, when
-#                        Documentation/bootshake.8 exists), udev rules,
+#                        Documentation/bootshake.8 exists), the bash
+#                        completion (BASHCOMPDIR), udev rules,
 #                        modprobe.d softdeps, bootshake-monitor.service,
 #                        the lab-automation job rule and
 #                        bootshake-job@.service, the example job
@@ -188,13 +190,16 @@ install-module: module
 		INSTALL_MOD_DIR=updates KERNELRELEASE=$(KREL) modules_install
 	$(call bsk_depmod)
 
-# The helper, through user/Makefile's install, and the man page.
+# The helper, through user/Makefile's install, the man page and the bash
+# completion (loaded on demand by bash-completion, named after the command).
 install-helper: helper
 	$(MAKE) -C user install DESTDIR=$(DESTDIR) BINDIR=$(SBINDIR)
 	if [ -f Documentation/bootshake.8 ]; then \
 		install -D -m 0644 Documentation/bootshake.8 \
 			$(DESTDIR)$(MANDIR)/man8/bootshake.8; \
 	fi
+	install -D -m 0644 dist/bootshake.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/bootshake
 
 # The udev rules (ModemManager; the job per device), modprobe.d, the units
 # (the helper's path filled in) and the example job for bootshake-job@.
@@ -235,7 +240,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(BSK_RULES)) \
 		$(DESTDIR)$(MODPROBEDIR)/bootshake.conf \
 		$(DESTDIR)$(UNITDIR)/$(BSK_UNIT) '$(DESTDIR)$(UNITDIR)/$(BSK_JOB_UNIT)' \
-		$(DESTDIR)$(EXAMPLESDIR)/job
+		$(DESTDIR)$(EXAMPLESDIR)/job $(DESTDIR)$(BASHCOMPDIR)/bootshake
 	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(EXAMPLESDIR) $(DESTDIR)$(DOCDIR) \
 		$(dir $(DESTDIR)$(DOCDIR)) 2>/dev/null

@@ -343,3 +343,4 @@ module_exit(bsk_exit);
 MODULE_DESCRIPTION("Kernel-context handshake for USB boot-ROM download modes");
 MODULE_AUTHOR("The bootshake developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(BSK_MODULE_VERSION);

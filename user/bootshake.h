@@ -10,6 +10,14 @@
 
 #include "nl.h"
 
+/* The helper's version (user/Makefile: VERSION, git describe or 0.1). */
+#ifndef BOOTSHAKE_VERSION
+#define BOOTSHAKE_VERSION	"0.1"
+#endif
+
+/* Where the loaded module's MODULE_VERSION is. */
+#define BS_SYSFS_MODULE		"/sys/module/bootshake"
+
 struct bs_dev;
 
 /* Exit codes */
@@ -38,7 +46,7 @@ int bs_open(struct bs_nl *nl);
 void bs_report(const struct bs_nl *nl, int err, const char *why,
 	       const char *what);
 
-/* Shared option parsing: -j/--json and -h/--help are accepted anywhere. */
+/* "Usage: ..." and the command's help, on stdout or stderr. */
 void bs_cmd_usage(const char *name, bool to_stderr);
 
 /* The option getopt_long() just refused ('?' or ':'), for messages. */
@@ -51,7 +59,16 @@ const char *bad_opt(char **argv, int c);
 int bs_resolve_dev(struct bs_nl *nl, const char *what, const char *arg,
 		   struct bs_dev *dev);
 
-/* Parse -j/-h only; -1 to go on, else the exit code (see main.c). */
+/*
+ * Check DEV before netlink is opened (bs_dev_check_arg()): 0, or report
+ * "@what: ..." (EINVAL) and return -EINVAL.
+ */
+int bs_check_dev_arg(const char *what, const char *arg);
+
+/*
+ * Parse -j/-p/-h only, anywhere among the command's arguments; -1 to go
+ * on (the arguments from optind on), else the exit code (see main.c).
+ */
 int bs_simple_opts(int argc, char **argv);
 
 /* A warning the kernel attached to a successful reply, if any. */
@@ -82,5 +99,6 @@ int cmd_retry(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_transcript(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 #endif /* BOOTSHAKE_USER_BOOTSHAKE_H */

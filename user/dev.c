@@ -973,3 +973,52 @@ bool bs_dev_parse_id(const char *s, uint32_t *id)
 	*id = v;
 	return true;
 }
+
+/* A decimal number without sign or leading zero, at most @max; -1 if not. */
+static long long dec_field(const char *s, size_t len, unsigned long max)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (!len || len > 10 || (s[0] == '0'))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= max ? (long long)v : -1;
+}
+
+int bs_dev_check_arg(const char *s, char *why, size_t whylen)
+{
+	const char *p, *dot;
+	int ports = 0;
+
+	if (*s && strspn(s, "0123456789") == strlen(s)) {
+		uint32_t id;
+
+		if (bs_dev_parse_id(s, &id) && id)
+			return 0;
+		snprintf(why, whylen,
+			 "\"%s\" is not a device id (ids are 1..%u)", s,
+			 UINT32_MAX);
+		return -EINVAL;
+	}
+	p = strchr(s, '-');
+	if (!p || dec_field(s, p - s, INT32_MAX) < 1)
+		goto bad;
+	for (p++;; p = dot + 1) {
+		dot = strchr(p, '.');
+		if (dec_field(p, dot ? (size_t)(dot - p) : strlen(p), 255) < 1 ||
+		    ++ports > BS_USB_PATH_PORTS)
+			goto bad;
+		if (!dot)
+			return 0;
+	}
+bad:
+	snprintf(why, whylen,
+		 "\"%s\" is neither a device id (1..%u) nor a USB path such as 1-1.2",
+		 s, UINT32_MAX);
+	return -EINVAL;
+}

@@ -170,4 +170,15 @@ int bs_dev_get(struct bs_nl *nl, uint32_t id, struct bs_dev *dev,
 /* A DEV argument of only digits is an id; anything else a USB path. */
 bool bs_dev_parse_id(const char *s, uint32_t *id);
 
+/* Most ports in a USB path: a root port and six tiers of hubs. */
+#define BS_USB_PATH_PORTS	7
+
+/*
+ * Check a DEV argument before any request is sent: an id 1..4294967295,
+ * or a USB path "BUS-PORT[.PORT]..." (no leading zeros, BUS >= 1, each
+ * PORT 1..255, at most BS_USB_PATH_PORTS of them).  0 if it is one of
+ * them, else -EINVAL with @why saying what is wrong with it.
+ */
+int bs_dev_check_arg(const char *s, char *why, size_t whylen);
+
 #endif /* BOOTSHAKE_USER_DEV_H */

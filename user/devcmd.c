@@ -33,6 +33,8 @@ static int dev_args(int argc, char **argv, const char **arg)
 			    "%s: too many arguments", argv[0]);
 		return BS_EXIT_ERROR;
 	}
+	if (bs_check_dev_arg(argv[0], argv[optind]))
+		return BS_EXIT_ERROR;
 	*arg = argv[optind];
 	return -1;
 }

@@ -5,8 +5,12 @@
  * of sending requests the module does not know.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
 
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
@@ -26,11 +30,12 @@ static const struct nla_policy info_policy[BOOTSHAKE_A_INFO_MAX + 1] = {
 static const struct {
 	uint64_t	bit;
 	const char	*name;
+	const char	*word;		/* as "bootshake version" prints it */
 } feature_names[] = {
-	{ BOOTSHAKE_FEAT_POLICY,	"POLICY" },
-	{ BOOTSHAKE_FEAT_RETRY,		"RETRY" },
-	{ BOOTSHAKE_FEAT_RELEASE,	"RELEASE" },
-	{ BOOTSHAKE_FEAT_TRANSCRIPT,	"TRANSCRIPT" },
+	{ BOOTSHAKE_FEAT_POLICY,	"POLICY",	"policy" },
+	{ BOOTSHAKE_FEAT_RETRY,		"RETRY",	"retry" },
+	{ BOOTSHAKE_FEAT_RELEASE,	"RELEASE",	"release" },
+	{ BOOTSHAKE_FEAT_TRANSCRIPT,	"TRANSCRIPT",	"transcript" },
 };
 
 const char *bs_feature_name(uint64_t bit)
@@ -120,4 +125,135 @@ int bs_need_kind(struct bs_nl *nl, uint32_t kind, const char *what)
 		    what, bs_kind_name(kind, name, sizeof(name)), info.version,
 		    info.kinds);
 	return -EOPNOTSUPP;
+}
+
+/* --- version -------------------------------------------------------------- */
+
+/* The loaded module's MODULE_VERSION from sysfs; false if there is none. */
+static bool module_version(char *buf, size_t len)
+{
+	FILE *f = fopen(BS_SYSFS_MODULE "/version", "re");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, len, f);
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok && buf[0];
+}
+
+/* "policy", "retry", ... or "bit-N" for a bit this helper does not know. */
+static const char *feature_word(unsigned int bit, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
+		if (feature_names[i].bit == 1ull << bit)
+			return feature_names[i].word;
+	snprintf(buf, len, "bit-%u", bit);
+	return buf;
+}
+
+static void print_version(const char *mver, bool loaded,
+			  const struct bs_info *info)
+{
+	char buf[BS_NAME_LEN];
+	unsigned int k, bit;
+
+	if (bs_json) {
+		struct json_object *o = json_object_new_object();
+		struct json_object *kinds = json_object_new_array();
+		struct json_object *feats = json_object_new_array();
+
+		json_object_object_add(o, "helper_version",
+				       json_object_new_string(BOOTSHAKE_VERSION));
+		json_object_object_add(o, "helper_family_version",
+				       json_object_new_int(BOOTSHAKE_FAMILY_VERSION));
+		json_object_object_add(o, "module_loaded",
+				       json_object_new_boolean(loaded));
+		json_object_object_add(o, "module_version", mver ?
+				       json_object_new_string(mver) : NULL);
+		json_object_object_add(o, "family",
+				       json_object_new_string(BOOTSHAKE_FAMILY_NAME));
+		json_object_object_add(o, "family_version", info ?
+				       json_object_new_int(info->version) : NULL);
+		for (k = 1; info && k <= info->kinds; k++)
+			json_object_array_add(kinds, json_object_new_string(
+				bs_kind_name(k, buf, sizeof(buf))));
+		for (bit = 0; info && bit < 64; bit++)
+			if (info->features & (1ull << bit))
+				json_object_array_add(feats,
+					json_object_new_string(
+					feature_word(bit, buf, sizeof(buf))));
+		json_object_object_add(o, "kinds", kinds);
+		json_object_object_add(o, "features", feats);
+		bs_print_json(o);
+		json_object_put(o);
+		return;
+	}
+	printf("helper: %s (family version %d)\n", BOOTSHAKE_VERSION,
+	       BOOTSHAKE_FAMILY_VERSION);
+	if (!loaded && !info) {
+		printf("module: not loaded\n");
+		return;
+	}
+	printf("module: %s", mver ? mver : "(no version)");
+	if (info)
+		printf(" (family \"%s\" version %u%s)\n", BOOTSHAKE_FAMILY_NAME,
+		       info->version, info->has_info ? "" : ", no INFO_GET");
+	else
+		printf(" (family \"%s\" not registered)\n",
+		       BOOTSHAKE_FAMILY_NAME);
+	if (!info)
+		return;
+	printf("kinds:");
+	for (k = 1; k <= info->kinds; k++)
+		printf(" %s", bs_kind_name(k, buf, sizeof(buf)));
+	printf("%s\nfeatures:", info->kinds ? "" : " (not said)");
+	for (bit = 0; bit < 64; bit++)
+		if (info->features & (1ull << bit))
+			printf(" %s", feature_word(bit, buf, sizeof(buf)));
+	printf("%s\n", info->features ? "" : " none");
+	fflush(stdout);
+}
+
+int cmd_version(int argc, char **argv)
+{
+	struct bs_info info;
+	char mver[128];
+	bool loaded, have_mver;
+	struct bs_nl nl;
+	int ret;
+
+	ret = bs_simple_opts(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (optind < argc) {
+		print_error(EINVAL, NULL, "version: unexpected argument \"%s\"",
+			    argv[optind]);
+		return BS_EXIT_ERROR;
+	}
+
+	loaded = !access(BS_SYSFS_MODULE, F_OK);
+	have_mver = loaded && module_version(mver, sizeof(mver));
+	ret = bs_nl_open(&nl, BOOTSHAKE_FAMILY_NAME);
+	if (ret == -ENOENT) {
+		/* no family: the module is not loaded, which is no error here */
+		print_version(have_mver ? mver : NULL, loaded, NULL);
+		return BS_EXIT_OK;
+	}
+	if (ret) {
+		print_error(ret, NULL, "cannot open generic netlink socket: %s",
+			    strerror(-ret));
+		return BS_EXIT_ERROR;
+	}
+	ret = bs_info_get(&nl, &info);
+	if (ret)
+		bs_report(&nl, ret, NULL, "version");
+	else
+		print_version(have_mver ? mver : NULL, true, &info);
+	bs_nl_close(&nl);
+	return ret ? BS_EXIT_ERROR : BS_EXIT_OK;
 }

@@ -19,10 +19,6 @@
 #include "nl.h"
 #include "print.h"
 
-#ifndef BOOTSHAKE_VERSION
-#define BOOTSHAKE_VERSION	"0.1"
-#endif
-
 static int cmd_list(int argc, char **argv);
 static int cmd_show(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
@@ -94,7 +90,7 @@ static const struct cmd cmds[] = {
 		.name	 = "policy",
 		.args	 = "[KIND [POLICY] [--step-timeout MS] [--sync-timeout MS]]",
 		.handler = cmd_policy,
-		.help	 = "Show or set what bootshake does with new devices of a kind.\n"
+		.help	 = "Show or set a kind's policy for new devices.\n"
 			   "No KIND: a table of every kind. KIND: that kind.\n"
 			   "KIND POLICY: set it; POLICY is one of\n"
 			   "  off    do not bind devices of this kind\n"
@@ -102,6 +98,7 @@ static const struct cmd cmds[] = {
 			   "  auto   bind and handshake at once\n"
 			   "  --step-timeout MS  deadline of one protocol step\n"
 			   "  --sync-timeout MS  deadline of the whole sync\n"
+			   "MS is 1..600000 (10 minutes).\n"
 			   "KIND is one of mtk-brom, mtk-preloader, stm32-dfu,\n"
 			   "stm32-usart. Setting needs CAP_NET_ADMIN. JSON: an array\n"
 			   "of policy objects, or one.",
@@ -110,19 +107,23 @@ static const struct cmd cmds[] = {
 		.name	 = "arm",
 		.args	 = "KIND [--count N] [--timeout SECS]",
 		.handler = cmd_arm,
-		.help	 = "Handshake the next N devices of KIND that appear within\n"
-			   "SECS, whatever the policy (a one-shot \"auto\"): arm, then\n"
-			   "reboot the phone, and its preloader is caught in its window.\n"
-			   "  --count N       devices to catch, 1..64 (default 1)\n"
-			   "  --timeout SECS  how long the arm lasts (default 60)\n"
+		.help	 = "Handshake a kind's next devices, whatever the policy.\n"
+			   "The next N devices of KIND that appear within SECS get\n"
+			   "a handshake (a one-shot \"auto\"): arm, then reboot the\n"
+			   "phone, and its preloader is caught in its window.\n"
+			   "  --count N       devices to catch, 1..64 (default 1);\n"
+			   "                  0 disarms: cancels an arm of KIND\n"
+			   "  --timeout SECS  how long the arm lasts, 0.001..3600\n"
+			   "                  (default 60)\n"
 			   "Needs CAP_NET_ADMIN. Prints the kind's policy afterwards.",
 	},
 	{
 		.name	 = "retry",
 		.args	 = "DEV",
 		.handler = cmd_retry,
-		.help	 = "Run the handshake again on a device bootshake holds\n"
-			   "(failed, ready, or watching under policy \"watch\").\n"
+		.help	 = "Run the handshake again on a device.\n"
+			   "The device must be one bootshake holds (failed, ready,\n"
+			   "or watching under policy \"watch\").\n"
 			   "Needs CAP_NET_ADMIN. Prints the device afterwards; follow\n"
 			   "it with \"bootshake monitor\".",
 	},
@@ -130,8 +131,9 @@ static const struct cmd cmds[] = {
 		.name	 = "release",
 		.args	 = "DEV",
 		.handler = cmd_release,
-		.help	 = "Give the device up to userspace (a libusb flashing tool)\n"
-			   "as it is: nothing more is sent to it. It stays listed as\n"
+		.help	 = "Give the device up to a userspace flashing tool.\n"
+			   "The device is left as it is for a libusb tool: nothing\n"
+			   "more is sent to it. It stays listed as\n"
 			   "\"released\" until it leaves the bus and is not grabbed\n"
 			   "again on this connection. Needs CAP_NET_ADMIN.",
 	},
@@ -139,8 +141,9 @@ static const struct cmd cmds[] = {
 		.name	 = "transcript",
 		.args	 = "DEV",
 		.handler = cmd_transcript,
-		.help	 = "Print the bytes of the device's handshake with their time\n"
-			   "since probe: \">\" host to device, \"<\" device to host,\n"
+		.help	 = "Print the bytes of the device's handshake.\n"
+			   "Each record with its time since probe: \">\" host to\n"
+			   "device, \"<\" device to host,\n"
 			   "\"#\" the driver's notes. \"!! here:\" marks where the sync\n"
 			   "went wrong. JSON: {\"id\", \"records\": [{\"t_ns\", \"dir\",\n"
 			   "\"hex\", \"text\"}], \"lost\", \"mark\"}.",
@@ -149,11 +152,24 @@ static const struct cmd cmds[] = {
 		.name	 = "diagnose",
 		.args	 = "DEV",
 		.handler = cmd_diagnose,
-		.help	 = "Name the likely cause of a failed or odd handshake from\n"
-			   "the transcript and the state, each with its fix:\n"
+		.help	 = "Name the likely cause of a failed or odd handshake.\n"
+			   "From the transcript and the state, each with its fix:\n"
 			   "\"cause: ...\" and \"fix: ...\" per finding, or \"no problem\n"
 			   "found\". JSON: {\"id\", \"state\", \"findings\": [{\"code\",\n"
 			   "\"severity\", \"cause\", \"fix\", \"evidence\"}]}.",
+	},
+	{
+		.name	 = "version",
+		.args	 = "",
+		.handler = cmd_version,
+		.help	 = "Print the helper's and the loaded module's versions.\n"
+			   "Also the generic netlink family's version and the\n"
+			   "kinds and features the module reports (INFO_GET).\n"
+			   "Without the module: the helper's version, and\n"
+			   "\"module: not loaded\" (exit 0). JSON: {\"helper_version\",\n"
+			   "\"module_loaded\", \"module_version\", \"family\",\n"
+			   "\"family_version\", \"helper_family_version\", \"kinds\",\n"
+			   "\"features\"}.",
 	},
 	{
 		.name	 = "help",
@@ -183,10 +199,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: bootshake [OPTIONS] COMMAND [ARGS]\n"
 		"\n"
-		"Options:\n"
-		"  -j, --json      JSON output on stdout (errors too)\n"
+		"Options (anywhere on the line, before or after COMMAND):\n"
+		"  -j, --json      JSON output: results on stdout; errors\n"
+		"                  ({\"command_error\": {...}}) and warnings\n"
+		"                  on stderr\n"
+		"  -p, --pretty    indent JSON documents (default: compact)\n"
 		"  -h, --help      print this help\n"
-		"  -V, --version   print the version\n"
+		"  -V, --version   print the helper's version\n"
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < NCMDS; i++) {
@@ -214,7 +233,7 @@ void bs_cmd_usage(const char *name, bool to_stderr)
 
 	if (!c)
 		return;
-	fprintf(f, "Usage: bootshake [-j] %s%s%s\n\n%s\n", c->name,
+	fprintf(f, "Usage: bootshake [-j [-p]] %s%s%s\n\n%s\n", c->name,
 		c->args[0] ? " " : "", c->args, c->help);
 }
 
@@ -278,13 +297,16 @@ const char *bad_opt(char **argv, int c)
 }
 
 /*
- * Per-command options. Only -j and -h here; monitor has its own table.
- * Returns -1 to go on, otherwise the exit code.
+ * Per-command options. Only -j, -p and -h here; monitor, policy and arm
+ * have their own tables. Options may come anywhere after the command
+ * (getopt permutes): "show 1 -j" is "show -j 1". Returns -1 to go on,
+ * otherwise the exit code.
  */
 int bs_simple_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -292,10 +314,13 @@ int bs_simple_opts(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jph", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			bs_json = true;
+			break;
+		case 'p':
+			bs_pretty = true;
 			break;
 		case 'h':
 			bs_cmd_usage(argv[0], false);
@@ -388,6 +413,16 @@ static int find_by_id(struct bs_nl *nl, const char *what, uint32_t id,
 	return 0;
 }
 
+int bs_check_dev_arg(const char *what, const char *arg)
+{
+	char why[160];
+
+	if (!bs_dev_check_arg(arg, why, sizeof(why)))
+		return 0;
+	print_error(EINVAL, NULL, "%s: %s", what, why);
+	return -EINVAL;
+}
+
 int bs_resolve_dev(struct bs_nl *nl, const char *what, const char *arg,
 		   struct bs_dev *dev)
 {
@@ -414,6 +449,8 @@ static int cmd_show(int argc, char **argv)
 			    "show: too many arguments");
 		return BS_EXIT_ERROR;
 	}
+	if (bs_check_dev_arg("show", argv[optind]))
+		return BS_EXIT_ERROR;
 
 	if (bs_open(&nl))
 		return BS_EXIT_ERROR;
@@ -459,10 +496,45 @@ static void version(void)
 	       BOOTSHAKE_FAMILY_VERSION);
 }
 
+/*
+ * Options are accepted anywhere, but getopt sees them in order: an error
+ * about an argument before a trailing "-j" would be printed as text. So
+ * look for -j/-p among the command's arguments first (the values of the
+ * options that take one skipped, nothing after "--"); the command's
+ * parser takes them again.
+ */
+static void prescan_output_opts(int argc, char **argv)
+{
+	static const char * const with_value[] = {
+		"-c", "-t", "--count", "--timeout", "--rcvbuf", "--exec",
+		"--kind", "--jobs", "--grace", "--device", "--step-timeout",
+		"--sync-timeout",
+	};
+	int i;
+	size_t k;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			return;
+		if (!strcmp(a, "-j") || !strcmp(a, "--json"))
+			bs_json = true;
+		else if (!strcmp(a, "-p") || !strcmp(a, "--pretty"))
+			bs_pretty = true;
+		else if (!strcmp(a, "-jp") || !strcmp(a, "-pj"))
+			bs_json = bs_pretty = true;
+		for (k = 0; k < ARRAY_SIZE(with_value); k++)
+			if (!strcmp(a, with_value[k]))
+				i++;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json",	no_argument, NULL, 'j' },
+		{ "pretty",	no_argument, NULL, 'p' },
 		{ "help",	no_argument, NULL, 'h' },
 		{ "version",	no_argument, NULL, 'V' },
 		{ }
@@ -472,10 +544,14 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
+	/* up to the command; the command's own parser takes the rest */
+	while ((c = getopt_long(argc, argv, "+jphV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			bs_json = true;
+			break;
+		case 'p':
+			bs_pretty = true;
 			break;
 		case 'h':
 			want_help = true;
@@ -505,6 +581,8 @@ int main(int argc, char **argv)
 		return BS_EXIT_ERROR;
 	}
 
+	/* -j/-p after the command count for its usage errors too */
+	prescan_output_opts(argc - optind, argv + optind);
 	cmd = find_cmd(argv[optind]);
 	if (!cmd) {
 		print_error(EINVAL, NULL, "unknown command \"%s\" (try --help)",

@@ -377,6 +377,8 @@ static int exec_opt(int c, struct bs_exec_opts *x, int *given)
 		x->grace_ms = (int)(secs * 1000 + 0.5);
 		break;
 	case OPT_DEVICE:
+		if (bs_check_dev_arg("monitor: --device", optarg))
+			return BS_EXIT_ERROR;
 		x->device = optarg;
 		break;
 	case OPT_ONCE:
@@ -393,6 +395,7 @@ int cmd_monitor(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "dump",	no_argument,		NULL, 'd' },
 		{ "count",	required_argument,	NULL, 'c' },
@@ -421,10 +424,14 @@ int cmd_monitor(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:jhdc:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jphdc:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			bs_json = true;
+			break;
+		case 'p':
+			/* accepted; events stay one compact object per line */
+			bs_pretty = true;
 			break;
 		case 'h':
 			bs_cmd_usage(argv[0], false);

@@ -299,6 +299,7 @@ int cmd_policy(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json",		no_argument,		NULL, 'j' },
+		{ "pretty",		no_argument,		NULL, 'p' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "step-timeout",	required_argument,	NULL, 's' },
 		{ "sync-timeout",	required_argument,	NULL, 'S' },
@@ -310,10 +311,13 @@ int cmd_policy(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jph", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			bs_json = true;
+			break;
+		case 'p':
+			bs_pretty = true;
 			break;
 		case 'h':
 			bs_cmd_usage(argv[0], false);
@@ -321,12 +325,17 @@ int cmd_policy(int argc, char **argv)
 		case 's':
 		case 'S':
 			if (parse_u32(optarg, c == 's' ? &want.step_ms :
-						       &want.sync_ms)) {
+						       &want.sync_ms) ||
+			    (c == 's' ? want.step_ms : want.sync_ms) <
+			    BS_DEADLINE_MS_MIN ||
+			    (c == 's' ? want.step_ms : want.sync_ms) >
+			    BS_DEADLINE_MS_MAX) {
 				print_error(EINVAL, NULL,
-					    "policy: %s wants milliseconds, not \"%s\"",
+					    "policy: %s wants milliseconds, %u..%u, not \"%s\"",
 					    c == 's' ? "--step-timeout" :
 						       "--sync-timeout",
-					    optarg);
+					    BS_DEADLINE_MS_MIN,
+					    BS_DEADLINE_MS_MAX, optarg);
 				return BS_EXIT_ERROR;
 			}
 			want.present |= 1u << (c == 's' ?
@@ -391,6 +400,7 @@ int cmd_arm(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "count",	required_argument,	NULL, 'c' },
 		{ "timeout",	required_argument,	NULL, 't' },
@@ -404,27 +414,35 @@ int cmd_arm(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jhc:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jphc:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			bs_json = true;
+			break;
+		case 'p':
+			bs_pretty = true;
 			break;
 		case 'h':
 			bs_cmd_usage(argv[0], false);
 			return BS_EXIT_OK;
 		case 'c':
-			if (parse_u32(optarg, &count)) {
+			if (parse_u32(optarg, &count) ||
+			    count > BS_ARM_COUNT_MAX) {
 				print_error(EINVAL, NULL,
-					    "arm: --count wants a number, not \"%s\"",
-					    optarg);
+					    "arm: --count wants a number, 0..%u (0 disarms), not \"%s\"",
+					    BS_ARM_COUNT_MAX, optarg);
 				return BS_EXIT_ERROR;
 			}
 			has_count = true;
 			break;
 		case 't':
-			if (parse_secs_ms(optarg, &timeout_ms)) {
+			if (parse_secs_ms(optarg, &timeout_ms) ||
+			    timeout_ms < BS_ARM_TIMEOUT_MS_MIN ||
+			    timeout_ms > BS_ARM_TIMEOUT_MS_MAX) {
 				print_error(EINVAL, NULL,
-					    "arm: --timeout wants seconds, not \"%s\"",
+					    "arm: --timeout wants seconds, %g..%u, not \"%s\"",
+					    BS_ARM_TIMEOUT_MS_MIN / 1000.0,
+					    BS_ARM_TIMEOUT_MS_MAX / 1000,
 					    optarg);
 				return BS_EXIT_ERROR;
 			}

@@ -9,6 +9,17 @@
 #include <stdint.h>
 #include <linux/netlink.h>
 
+/*
+ * The module's limits (kmod/netlink.c, its attribute policies), checked
+ * by the helper before netlink is opened so that a typo is a usage error;
+ * the module checks them again (and that a step fits in the sync).
+ */
+#define BS_DEADLINE_MS_MIN	1u		/* step and sync timeouts */
+#define BS_DEADLINE_MS_MAX	600000u		/* 10 minutes */
+#define BS_ARM_COUNT_MAX	64u		/* 0 disarms */
+#define BS_ARM_TIMEOUT_MS_MIN	1u
+#define BS_ARM_TIMEOUT_MS_MAX	3600000u	/* 1 hour */
+
 /* Bits of bs_policy.present. */
 #define BS_POL_HAS(p, attr)	(!!((p)->present & (1u << (attr))))
 

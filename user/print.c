@@ -21,14 +21,32 @@
 #include "transcript.h"
 
 bool bs_json;
+bool bs_pretty;
 
 #define JSON_PRETTY	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
 			 JSON_C_TO_STRING_NOSLASHESCAPE)
 #define JSON_COMPACT	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-static void json_out(struct json_object *obj, int flags)
+/*
+ * A whole document (list, show, policy, ...): compact on one line unless
+ * -p asked for it indented.  Monitor events are always one line each.
+ */
+static void json_doc(struct json_object *obj, FILE *f)
 {
-	puts(json_object_to_json_string_ext(obj, flags));
+	fputs(json_object_to_json_string_ext(obj, bs_pretty ? JSON_PRETTY :
+					     JSON_COMPACT), f);
+	fputc('\n', f);
+	fflush(f);
+}
+
+void bs_print_json(struct json_object *obj)
+{
+	json_doc(obj, stdout);
+}
+
+static void json_line(struct json_object *obj)
+{
+	puts(json_object_to_json_string_ext(obj, JSON_COMPACT));
 	fflush(stdout);
 }
 
@@ -74,8 +92,9 @@ void print_error(int err, const char *kmsg, const char *fmt, ...)
 		add_str(e, "message", msg);
 		if (kmsg)
 			add_str(e, "kernel_message", kmsg);
-		json_object_object_add(root, "error", e);
-		json_out(root, JSON_COMPACT);
+		json_object_object_add(root, BS_JSON_ERROR_KEY, e);
+		fflush(stdout);
+		json_doc(root, stderr);
 		json_object_put(root);
 		return;
 	}
@@ -88,14 +107,24 @@ void print_error(int err, const char *kmsg, const char *fmt, ...)
 
 void print_warning(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fflush(stdout);
-	fputs("bootshake: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fflush(stdout);
+	if (bs_json) {
+		struct json_object *root = json_object_new_object();
+		struct json_object *w = json_object_new_object();
+
+		add_str(w, "message", msg);
+		json_object_object_add(root, "warning", w);
+		json_doc(root, stderr);
+		json_object_put(root);
+		return;
+	}
+	fprintf(stderr, "bootshake: warning: %s\n", msg);
 }
 
 static void add_hex(struct json_object *o, const char *key,
@@ -337,6 +366,11 @@ struct json_object *bs_dev_json(const struct bs_dev *dev,
 		add_int(o, "vid", dev->vid);
 	if (BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_PID))
 		add_int(o, "pid", dev->pid);
+	if (BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_VID) &&
+	    BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_PID)) {
+		snprintf(buf, sizeof(buf), "%04x:%04x", dev->vid, dev->pid);
+		add_str(o, "usb_id", buf);
+	}
 	if (BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_KIND))
 		add_str(o, "kind", bs_kind_name(dev->kind, buf, sizeof(buf)));
 	if (BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_STATE))
@@ -628,10 +662,7 @@ void print_dev_list(const struct bs_dev_list *list)
 		for (i = 0; i < list->n; i++)
 			json_object_array_add(arr,
 					      bs_dev_json(&list->v[i], NULL));
-		if (list->n)
-			json_out(arr, JSON_PRETTY);
-		else
-			puts("[]");
+		json_doc(arr, stdout);
 		json_object_put(arr);
 		return;
 	}
@@ -783,7 +814,7 @@ void print_dev(const struct bs_dev *dev)
 	if (bs_json) {
 		struct json_object *o = bs_dev_json(dev, NULL);
 
-		json_out(o, JSON_PRETTY);
+		json_doc(o, stdout);
 		json_object_put(o);
 		return;
 	}
@@ -953,7 +984,7 @@ void print_event_fields(const char *event, const struct bs_dev *dev,
 		add_fields(o, f, nf);
 		if (note)
 			add_str(o, "message", note);
-		json_out(o, JSON_COMPACT);
+		json_line(o);
 		json_object_put(o);
 		return;
 	}
@@ -1036,7 +1067,7 @@ void print_policies(const struct bs_policy *v, size_t n)
 
 		for (i = 0; i < n; i++)
 			json_object_array_add(arr, policy_json(&v[i]));
-		json_out(arr, n ? JSON_PRETTY : JSON_COMPACT);
+		json_doc(arr, stdout);
 		json_object_put(arr);
 		return;
 	}
@@ -1064,7 +1095,7 @@ void print_policy(const struct bs_policy *p)
 	if (bs_json) {
 		struct json_object *o = policy_json(p);
 
-		json_out(o, JSON_PRETTY);
+		json_doc(o, stdout);
 		json_object_put(o);
 		return;
 	}
@@ -1088,7 +1119,7 @@ void print_action(const char *action, const struct bs_dev *dev)
 
 		add_str(o, "action", action);
 		bs_dev_json(dev, o);
-		json_out(o, JSON_PRETTY);
+		json_doc(o, stdout);
 		json_object_put(o);
 		return;
 	}
@@ -1192,7 +1223,7 @@ void print_transcript(const struct bs_dev *dev, const struct bs_tr *tr)
 		} else {
 			json_object_object_add(o, "mark", NULL);
 		}
-		json_out(o, JSON_PRETTY);
+		json_doc(o, stdout);
 		json_object_put(o);
 		return;
 	}
@@ -1255,7 +1286,7 @@ void print_diagnosis(const struct bs_dev *dev, const struct bs_finding *f,
 			json_object_array_add(arr, fo);
 		}
 		json_object_object_add(o, "findings", arr);
-		json_out(o, JSON_PRETTY);
+		json_doc(o, stdout);
 		json_object_put(o);
 		return;
 	}

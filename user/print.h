@@ -16,27 +16,40 @@ struct bs_finding;
 
 struct json_object;
 
-/* -j: JSON on stdout for everything, errors included */
+/* -j: JSON output; results on stdout, errors and warnings on stderr */
 extern bool bs_json;
+/* -p: indent whole JSON documents (monitor events stay one per line) */
+extern bool bs_pretty;
+
+/*
+ * The top-level key of the JSON error object.  Not "error": a device
+ * object's "error" is its failure reason, and the two must never be taken
+ * for one another.
+ */
+#define BS_JSON_ERROR_KEY	"command_error"
 
 /*
  * An error: "bootshake: <msg>[ (kernel: <kmsg>)]" on stderr, or
- * {"error": {"errno": N, "name": "E...", "message": "...",
- *  "kernel_message": "..."}} on stdout. @err is an errno, either sign.
+ * {"command_error": {"errno": N, "name": "E...", "message": "...",
+ *  "kernel_message": "..."}} on stderr. Nothing goes to stdout either way.
+ * @err is an errno, either sign.
  */
 void print_error(int err, const char *kmsg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* "bootshake: warning: ..." on stderr, in both modes */
+/* "bootshake: warning: ..." on stderr; with -j {"warning": {"message"}} */
 void print_warning(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+
+/* A JSON document on stdout: compact, or indented with -p. */
+void bs_print_json(struct json_object *obj);
 
 /* Fill @obj (or a new object if NULL) with the device's fields. */
 struct json_object *bs_dev_json(const struct bs_dev *dev,
 				struct json_object *obj);
 
-/* list: a table, or a JSON array (pretty) */
+/* list: a table, or a JSON array (compact, -p indents) */
 void print_dev_list(const struct bs_dev_list *list);
-/* show: a block of "key: value" lines, or one JSON object (pretty) */
+/* show: a block of "key: value" lines, or one JSON object (compact, -p indents) */
 void print_dev(const struct bs_dev *dev);
 
 /*

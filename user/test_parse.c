@@ -242,6 +242,9 @@ static void test_full(void)
 	CHECK(!strcmp(get_str(o, "path"), "1-1.2"), "path");
 	CHECK(get_int(o, "vid") == 0x0e8d, "vid");
 	CHECK(get_int(o, "pid") == 3, "pid");
+	/* the USB id also as a string, vid/pid staying numbers */
+	CHECK(get_str(o, "usb_id") && !strcmp(get_str(o, "usb_id"), "0e8d:0003"),
+	      "usb_id %s", get_str(o, "usb_id"));
 	CHECK(!strcmp(get_str(o, "kind"), "mtk-brom"), "kind");
 	CHECK(!strcmp(get_str(o, "state"), "ready"), "state");
 	CHECK(get_int(o, "sync_us") == 12345, "sync_us");
@@ -610,6 +613,38 @@ static void test_short(void)
 	      "short message accepted");
 }
 
+/* DEV arguments: checked before netlink is opened. */
+static void test_dev_arg(void)
+{
+	static const struct {
+		const char	*arg;
+		bool		ok;
+	} v[] = {
+		{ "1", true }, { "4294967295", true }, { "007", true },
+		{ "1-1", true }, { "1-1.2", true }, { "12-3.4.255", true },
+		{ "3-1.2.3.4.5.6.7", true },
+		{ "0", false }, { "000", false }, { "4294967296", false },
+		{ "99999999999999999999", false }, { "", false },
+		{ "-1", false }, { "1-", false }, { "-1-1", false },
+		{ "1-1.", false }, { "1-.1", false }, { "0-1", false },
+		{ "1-0", false }, { "1-01", false }, { "1-256", false },
+		{ "1-1.2.3.4.5.6.7.8", false }, { "usb1", false },
+		{ "1-1:1.0", false }, { "a-1", false }, { "1--1", false },
+		{ "1-1 ", false }, { "1_1", false },
+	};
+	char why[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int ret;
+
+		why[0] = '\0';
+		ret = bs_dev_check_arg(v[i].arg, why, sizeof(why));
+		CHECK(v[i].ok ? !ret : ret == -EINVAL && why[0],
+		      "DEV \"%s\": %d (%s)", v[i].arg, ret, why);
+	}
+}
+
 static void sample_output(void)
 {
 	struct bs_dev_list list = { 0 };
@@ -678,6 +713,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--print")) {
 		bs_json = argc > 2 && !strcmp(argv[2], "-j");
+		bs_pretty = argc > 3 && !strcmp(argv[3], "-p");
 		sample_output();
 		return 0;
 	}
@@ -693,6 +729,7 @@ int main(int argc, char **argv)
 	test_usart();
 	test_bad_stm32();
 	test_short();
+	test_dev_arg();
 
 	if (failures) {
 		fprintf(stderr, "test_parse: %d failure(s)\n", failures);

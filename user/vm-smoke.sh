@@ -27,9 +27,11 @@ step "bootshake list (empty)"
 $BSK list || bad "empty human list"
 
 step "bootshake -j show 999999"
-out=$($BSK -j show 999999); rc=$?
-echo "$out (rc=$rc)"
-[ $rc = 1 ] && echo "$out" | jq_py 'assert d["error"]["name"] == "ENOENT"' ||
+out=$($BSK -j show 999999 2>"$tmp/err"); rc=$?
+err=$(cat "$tmp/err")
+echo "stdout '$out', stderr $err (rc=$rc)"
+[ $rc = 1 ] && [ -z "$out" ] &&
+	echo "$err" | jq_py 'assert d["command_error"]["name"] == "ENOENT"' ||
 	bad "show unknown id"
 $BSK show 999999; echo "rc=$?"
 $BSK show 0; echo "rc=$?"

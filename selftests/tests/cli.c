@@ -43,6 +43,7 @@ struct run {
 	char out[1 << 16];	/* stdout */
 	char err[8192];		/* stderr */
 	json_object *json;	/* stdout parsed, or NULL */
+	json_object *ejson;	/* stderr parsed (-j errors), or NULL */
 };
 
 static const char *helper(void)
@@ -174,6 +175,8 @@ static int run_v(struct run *r, uid_t uid, const char *env, const char *arg,
 	r->status = reap(pid, 5000 * bsk_scale());
 	if (r->out[0] == '{' || r->out[0] == '[')
 		r->json = json_tokener_parse(r->out);
+	if (r->err[0] == '{')
+		r->ejson = json_tokener_parse(r->err);
 	return r->status;
 }
 
@@ -203,6 +206,8 @@ static void run_free(struct run *r)
 {
 	json_object_put(r->json);
 	r->json = NULL;
+	json_object_put(r->ejson);
+	r->ejson = NULL;
 }
 
 static json_object *jget(json_object *o, const char *key)
@@ -219,10 +224,10 @@ static bool jis(json_object *o, const char *key, enum json_type type)
 	return v && json_object_is_type(v, type);
 }
 
-/* The JSON error object's field, or NULL. */
+/* The JSON error object's field (on stderr, -j), or NULL. */
 static const char *jerr(const struct run *r, const char *key)
 {
-	return bsk_json_str(jget(r->json, "error"), key);
+	return bsk_json_str(jget(r->ejson, "command_error"), key);
 }
 
 /* --- the fixture: a monitor, maybe a device, policies put back ---------- */
@@ -501,6 +506,198 @@ TEST_F_TIMEOUT(cli, every_command_text_and_json, 300)
 	run_free(&r);
 }
 
+/* The first line of @path (a sysfs attribute), or "" if unreadable. */
+static const char *read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, len, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
+/* Lines in @s, each ended by a newline (a last one without: not counted). */
+static int nlines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Is @s one of the strings of JSON array @arr? */
+static bool jarr_has(json_object *arr, const char *s)
+{
+	size_t i;
+
+	for (i = 0; arr && i < json_object_array_length(arr); i++)
+		if (!strcmp(json_object_get_string(
+				json_object_array_get_idx(arr, i)) ?: "", s))
+			return true;
+	return false;
+}
+
+/*
+ * What a script relies on (issue 16): a failed -j command prints nothing
+ * on stdout, one JSON error object on stderr under a key no device object
+ * has, and exits non-zero; options go anywhere; -p indents; the USB id is
+ * there as a string; bad ids are refused before the module is asked.
+ */
+TEST_F_TIMEOUT(cli, json_contract, 180)
+{
+	const char *path = self->emu.path;
+	json_object *ev, *d;
+	struct run r, p;
+	size_t i;
+
+	ev = plug_ready(_metadata, self);
+	ASSERT_NE(NULL, ev);
+	/* the monitor's events carry usb_id too */
+	EXPECT_STREQ("0e8d:0003", bsk_json_str(ev, "usb_id") ?: "");
+	json_object_put(ev);
+
+	/* no device 99 (checked), then show 99: JSON error on stderr only */
+	ASSERT_EQ(0, run(&r, "-j", "list", NULL));
+	for (i = 0; i < json_object_array_length(r.json); i++)
+		ASSERT_NE(99, bsk_json_int(json_object_array_get_idx(r.json, i),
+					   "id", -1));
+	run_free(&r);
+	EXPECT_EQ(1, run(&r, "-j", "show", "99", NULL));
+	EXPECT_STREQ("", r.out);
+	ASSERT_NE(NULL, r.ejson) {
+		TH_LOG("stderr is not JSON: %s", r.err);
+	}
+	EXPECT_STREQ("ENOENT", jerr(&r, "name") ?: "");
+	EXPECT_EQ(ENOENT, bsk_json_int(jget(r.ejson, "command_error"),
+				       "errno", -1));
+	EXPECT_NE(NULL, strstr(jerr(&r, "message") ?: "", "99"));
+	EXPECT_FALSE(bsk_json_has(r.ejson, "error"));
+	EXPECT_EQ(1, nlines(r.err)) {
+		TH_LOG("not one line: %s", r.err);
+	}
+	run_free(&r);
+	/* text mode: the same on stderr, nothing on stdout */
+	EXPECT_EQ(1, run(&r, "show", "99", NULL));
+	EXPECT_STREQ("", r.out);
+	EXPECT_EQ(0, strncmp(r.err, "bootshake: no device with id 99", 31)) {
+		TH_LOG("stderr: %s", r.err);
+	}
+	EXPECT_EQ(1, nlines(r.err));
+
+	/* options after the command and its argument */
+	ASSERT_EQ(0, run(&r, "show", self->id, "-j", NULL)) {
+		TH_LOG("show %s -j: %s", self->id, r.err);
+	}
+	ASSERT_NE(NULL, r.json);
+	EXPECT_EQ(atoll(self->id), bsk_json_int(r.json, "id", -1));
+	EXPECT_STREQ("", r.err);
+	/* compact by default: one line */
+	EXPECT_EQ(1, nlines(r.out));
+	/* the USB id, as a string and as numbers */
+	EXPECT_STREQ("0e8d:0003", bsk_json_str(r.json, "usb_id") ?: "");
+	EXPECT_TRUE(jis(r.json, "vid", json_type_int));
+	EXPECT_EQ(0x0e8d, bsk_json_int(r.json, "vid", -1));
+	EXPECT_EQ(0x0003, bsk_json_int(r.json, "pid", -1));
+
+	/* -p: the same object, indented */
+	ASSERT_EQ(0, run(&p, "show", path, "--json", "--pretty", NULL));
+	ASSERT_NE(NULL, p.json);
+	EXPECT_LT(5, nlines(p.out));
+	EXPECT_NE(NULL, strstr(p.out, "\n  \"id\": "));
+	EXPECT_STREQ(bsk_json_str(r.json, "path") ?: "-",
+		     bsk_json_str(p.json, "path") ?: "");
+	EXPECT_EQ(bsk_json_int(r.json, "id", -1), bsk_json_int(p.json, "id", -2));
+	run_free(&r);
+	run_free(&p);
+
+	/* list: usb_id on each device; -j -p after "list" */
+	ASSERT_EQ(0, run(&r, "list", "-j", "-p", NULL));
+	d = bsk_json_find_path(r.json, path);
+	ASSERT_NE(NULL, d);
+	EXPECT_STREQ("0e8d:0003", bsk_json_str(d, "usb_id") ?: "");
+	EXPECT_NE(NULL, strstr(r.out, "\n    \"id\": "));
+	run_free(&r);
+
+	/* ids out of range: the helper's EINVAL, the module never asked */
+	for (i = 0; i < 3; i++) {
+		static const char * const bad[] = {
+			"0", "4294967296", "1-1.",
+		};
+
+		EXPECT_EQ(1, run(&r, "show", bad[i], "-j", NULL));
+		EXPECT_STREQ("", r.out);
+		EXPECT_STREQ("EINVAL", jerr(&r, "name") ?: "") {
+			TH_LOG("show %s: %s", bad[i], r.err);
+		}
+		EXPECT_EQ(NULL, jerr(&r, "kernel_message"));
+		run_free(&r);
+	}
+}
+
+/*
+ * "bootshake version": the helper's, the loaded module's MODULE_VERSION as
+ * sysfs has it, the family version, the kinds and features INFO_GET says.
+ */
+TEST_F_TIMEOUT(cli, version, 60)
+{
+	static const char * const kinds[] = {
+		"mtk-brom", "mtk-preloader", "stm32-dfu", "stm32-usart",
+	};
+	static const char * const feats[] = {
+		"policy", "retry", "release", "transcript",
+	};
+	char mver[128], want[160];
+	struct run r;
+	size_t i;
+
+	read_line("/sys/module/bootshake/version", mver, sizeof(mver));
+	ASSERT_NE(0, (int)strlen(mver)) {
+		TH_LOG("the module has no MODULE_VERSION");
+	}
+	TH_LOG("module version %s", mver);
+
+	ASSERT_EQ(0, run(&r, "version", "-j", NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_TRUE(bsk_json_bool(r.json, "module_loaded"));
+	EXPECT_STREQ(mver, bsk_json_str(r.json, "module_version") ?: "");
+	EXPECT_TRUE(jis(r.json, "helper_version", json_type_string));
+	EXPECT_STREQ("bootshake", bsk_json_str(r.json, "family") ?: "");
+	EXPECT_EQ(BOOTSHAKE_FAMILY_VERSION,
+		  bsk_json_int(r.json, "family_version", -1));
+	EXPECT_EQ(BOOTSHAKE_FAMILY_VERSION,
+		  bsk_json_int(r.json, "helper_family_version", -1));
+	EXPECT_EQ(ARRAY_SIZE(kinds),
+		  json_object_array_length(jget(r.json, "kinds")));
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
+		EXPECT_TRUE(jarr_has(jget(r.json, "kinds"), kinds[i])) {
+			TH_LOG("kind %zu not reported", i);
+		}
+	for (i = 0; i < ARRAY_SIZE(feats); i++)
+		EXPECT_TRUE(jarr_has(jget(r.json, "features"), feats[i])) {
+			TH_LOG("feature %zu not reported", i);
+		}
+	run_free(&r);
+
+	ASSERT_EQ(0, run(&r, "version", NULL));
+	snprintf(want, sizeof(want), "\nmodule: %s (family \"bootshake\" version %d)\n",
+		 mver, BOOTSHAKE_FAMILY_VERSION);
+	EXPECT_NE(NULL, strstr(r.out, want)) {
+		TH_LOG("%s", r.out);
+	}
+	EXPECT_NE(NULL, strstr(r.out,
+		"\nkinds: mtk-brom mtk-preloader stm32-dfu stm32-usart\n"));
+	EXPECT_NE(NULL, strstr(r.out,
+		"\nfeatures: policy retry release transcript\n"));
+	EXPECT_STREQ("", r.err);
+}
+
 /* The policy of @kind in a "policy" array. */
 static json_object *find_kind(json_object *arr, const char *kind)
 {
@@ -557,10 +754,17 @@ TEST_F_TIMEOUT(cli, policy_round_trip, 120)
 	EXPECT_NE(NULL, jerr(&r, "kernel_message"));
 	run_free(&r);
 	EXPECT_EQ(1, run(&r, "policy", "mtk-preloader", "--step-timeout",
-			 "0", NULL));
+			 "3000", "--sync-timeout", "2000", NULL));
 	EXPECT_NE(NULL, strstr(r.err, "(kernel: ")) {
 		TH_LOG("stderr: %s", r.err);
 	}
+	/* out of the module's range: the helper's usage error, before netlink */
+	EXPECT_EQ(1, run(&r, "policy", "mtk-preloader", "--step-timeout",
+			 "0", NULL));
+	EXPECT_NE(NULL, strstr(r.err, "1..600000")) {
+		TH_LOG("stderr: %s", r.err);
+	}
+	EXPECT_EQ(NULL, strstr(r.err, "(kernel: "));
 }
 
 TEST_F_TIMEOUT(cli, arm_with_count, 120)
@@ -610,11 +814,28 @@ TEST_F_TIMEOUT(cli, arm_with_count, 120)
 	EXPECT_TRUE(bsk_json_bool(r.json, "armed"));
 	run_free(&r);
 
-	/* a count the module refuses: errno and its words, via the helper */
+	/*
+	 * A count out of range is the helper's usage error, before the
+	 * module is asked (the module's refusal of it: raw.malformed_requests).
+	 */
 	EXPECT_EQ(1, run(&r, "-j", "arm", "mtk-preloader", "--count", "65",
 			 NULL));
-	EXPECT_STREQ("ERANGE", jerr(&r, "name"));
-	EXPECT_NE(NULL, jerr(&r, "kernel_message"));
+	EXPECT_STREQ("EINVAL", jerr(&r, "name"));
+	EXPECT_NE(NULL, strstr(jerr(&r, "message") ?: "", "0..64"));
+	EXPECT_EQ(NULL, jerr(&r, "kernel_message"));
+	EXPECT_STREQ("", r.out);
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, "-j", "policy", "mtk-preloader", NULL));
+	EXPECT_EQ(1, bsk_json_int(r.json, "arm_count", -1));
+	run_free(&r);
+
+	/* --count 0 disarms (documented so), and options go after the kind */
+	ASSERT_EQ(0, run(&r, "arm", "mtk-preloader", "--count", "0", "-j",
+			 NULL)) {
+		TH_LOG("%s", r.err);
+	}
+	EXPECT_FALSE(bsk_json_bool(r.json, "armed"));
+	EXPECT_EQ(0, bsk_json_int(r.json, "arm_count", -1));
 	run_free(&r);
 }
 
@@ -2280,7 +2501,7 @@ TEST_F_TIMEOUT(docs, help_and_man_page_cover_every_command, 300)
 	long long t0 = bsk_now_ms();
 	static const char * const cmds[] = {
 		"list", "show", "monitor", "policy", "arm", "retry",
-		"release", "transcript", "diagnose", "help",
+		"release", "transcript", "diagnose", "version", "help",
 	};
 	static char man[1 << 17];
 	char file[512], want[80], opts[40][32];
