@@ -19,6 +19,7 @@ PKGS=(
 	"$SRC_PKG" sparse python3-ply python3-yaml
 	dfu-util libusb-1.0-0-dev debootstrap
 	debhelper dh-dkms dkms dpkg-dev
+	lintian bash-completion
 )
 
 missing=()
