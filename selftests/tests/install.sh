@@ -45,7 +45,9 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$top" || exit 1
 CACHE=${BSK_CACHE:-/var/cache/bootshake}
-VM_TIMEOUT=${BSK_INSTALL_TIMEOUT:-600}
+# The guest runs the install checks and the fleet view (3 devices, an
+# uploader and a receiver): 600 s was too short at load 18 on 2 cores.
+VM_TIMEOUT=${BSK_INSTALL_TIMEOUT:-1200}
 start=$SECONDS
 
 n=0 passed=0 failed=0 skipped=0
