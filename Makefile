@@ -19,7 +19,9 @@
 #   make install         module, helper, man page, udev, modprobe.d, unit
 #   make uninstall       remove them again (DESTDIR, PREFIX honoured)
 #   make dkms-install    the module through DKMS
-#   make deb             Debian packages bootshake-dkms and bootshake
+#   make deb             Debian packages bootshake-dkms, bootshake and
+#                        bootshake-dev (and the source package)
+#   make lintian         lintian --pedantic on them: silent when clean
 #   make check-install   install the packages in a guest root, plug, purge
 #
 # KVER picks the kernel to build for; KDIR overrides the headers' path.
@@ -53,18 +55,30 @@ DESTDIR ?=
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/bootshake
-BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 EXAMPLESDIR ?= $(DOCDIR)/examples
-# udev, kmod and systemd never look under /usr/local: a local install goes
-# to /etc, a distribution's (PREFIX=/usr) to its /lib directories.
+INCLUDEDIR ?= $(PREFIX)/include
+# pyynl (the kernel's tools/net/ynl) looks for specs in /usr/share/ynl/specs.
+YNLSPECDIR ?= $(PREFIX)/share/ynl/specs
+# udev, kmod, systemd and bash-completion never look under /usr/local: a
+# local install goes to /etc, a distribution's (PREFIX=/usr) where its
+# pkg-config files say (udev's udevdir, systemd's systemdsystemunitdir and
+# catalogdir, bash-completion's completionsdir): /lib/... on bookworm,
+# /usr/lib/... on merged-/usr trixie and sid.  modprobe.d sits beside
+# udev's directory (kmod reads both /lib/modprobe.d and /usr/lib/modprobe.d).
+bsk_pc = $(shell pkg-config --variable=$(2) $(1) 2>/dev/null)
 ifeq ($(PREFIX),/usr)
-UDEVRULESDIR ?= /lib/udev/rules.d
-MODPROBEDIR ?= /lib/modprobe.d
-UNITDIR ?= /lib/systemd/system
+UDEVDIR ?= $(or $(call bsk_pc,udev,udevdir),/lib/udev)
+UDEVRULESDIR ?= $(UDEVDIR)/rules.d
+MODPROBEDIR ?= $(patsubst %/udev,%/modprobe.d,$(UDEVDIR))
+UNITDIR ?= $(or $(call bsk_pc,systemd,systemdsystemunitdir),/lib/systemd/system)
+CATALOGDIR ?= $(or $(call bsk_pc,systemd,catalogdir),/usr/lib/systemd/catalog)
+COMPLETIONSDIR ?= $(or $(call bsk_pc,bash-completion,completionsdir),/usr/share/bash-completion/completions)
 else
 UDEVRULESDIR ?= /etc/udev/rules.d
 MODPROBEDIR ?= /etc/modprobe.d
 UNITDIR ?= /etc/systemd/system
+CATALOGDIR ?= /usr/local/lib/systemd/catalog
+COMPLETIONSDIR ?= /etc/bash_completion.d
 endif
 DEPMOD ?= depmod
 # The kernel release the module is built for and installed under, from the
@@ -156,18 +170,25 @@ sparse: deps-if-missing
 #
 #   make install         module into /lib/modules/<KREL>/updates/ (depmod),
 #                        helper (SBINDIR), man page (MANDIR, when
-#                        Documentation/bootshake.8 exists), the bash
-#                        completion (BASHCOMPDIR), udev rules,
+#                        Documentation/bootshake.8 exists), udev rules,
 #                        modprobe.d softdeps, bootshake-monitor.service,
 #                        the lab-automation job rule and
 #                        bootshake-job@.service, the example job
-#                        (EXAMPLESDIR/job)
+#                        (EXAMPLESDIR/job), the journal catalog
+#                        (CATALOGDIR), bash completion (COMPLETIONSDIR, when
+#                        dist/bootshake.bash-completion exists), the fleet's
+#                        journal-upload/-remote examples (EXAMPLESDIR), the
+#                        admin guide and design doc (DOCDIR); and
+#                        install-dev: the uapi header
+#                        (INCLUDEDIR/linux/bootshake.h) and the netlink spec
+#                        (YNLSPECDIR/bootshake.yaml)
 #   make uninstall       removes exactly those files (depmod again)
 #   make dkms-install    module source to /usr/src/bootshake-<version>/,
 #                        then dkms add, build and install for KREL
 #   make dkms-uninstall  dkms remove --all, and the source
-#   make deb             out/deb/bootshake-dkms_<v>_all.deb and
-#                        out/deb/bootshake_<v>_<arch>.deb (debhelper)
+#   make deb             out/deb/bootshake-dkms_<v>_all.deb,
+#                        out/deb/bootshake_<v>_<arch>.deb and
+#                        out/deb/bootshake-dev_<v>_all.deb (debhelper)
 #
 # DESTDIR and PREFIX are honoured; depmod runs when
 # $(DESTDIR)/lib/modules/<KREL> holds a module tree (modules.dep), i.e. for
@@ -176,10 +197,14 @@ sparse: deps-if-missing
 BSK_UNIT := bootshake-monitor.service
 BSK_JOB_UNIT := bootshake-job@.service
 BSK_RULES := 60-bootshake.rules 60-bootshake-job.rules
+BSK_COMPLETION := $(wildcard dist/bootshake.bash-completion)
+BSK_EXAMPLES := journal-upload.conf journal-remote.conf
+BSK_DOCS := admin-guide.rst design.rst
 
-install: install-module install-helper install-dist
+install: install-module install-helper install-dist install-dev
 	@if [ -z "$(DESTDIR)" ]; then \
 		udevadm control --reload 2>/dev/null || true; \
+		journalctl --update-catalog 2>/dev/null || true; \
 		[ ! -d /run/systemd/system ] || systemctl daemon-reload || true; \
 		echo "installed; to log events: systemctl enable --now $(BSK_UNIT)"; \
 	fi
@@ -190,16 +215,14 @@ install-module: module
 		INSTALL_MOD_DIR=updates KERNELRELEASE=$(KREL) modules_install
 	$(call bsk_depmod)
 
-# The helper, through user/Makefile's install, the man page and the bash
-# completion (loaded on demand by bash-completion, named after the command).
+# The helper, through user/Makefile's install, and the man page.  The bash
+# completion is installed with the dist files (COMPLETIONSDIR).
 install-helper: helper
 	$(MAKE) -C user install DESTDIR=$(DESTDIR) BINDIR=$(SBINDIR)
 	if [ -f Documentation/bootshake.8 ]; then \
 		install -D -m 0644 Documentation/bootshake.8 \
 			$(DESTDIR)$(MANDIR)/man8/bootshake.8; \
 	fi
-	install -D -m 0644 dist/bootshake.bash-completion \
-		$(DESTDIR)$(BASHCOMPDIR)/bootshake
 
 # The udev rules (ModemManager; the job per device), modprobe.d, the units
 # (the helper's path filled in) and the example job for bootshake-job@.
@@ -213,6 +236,21 @@ install-dist:
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -D -m 0644 dist/bootshake-job.example $(DESTDIR)$(EXAMPLESDIR)/job
+	for f in $(BSK_EXAMPLES); do \
+		install -m 0644 dist/$$f.example $(DESTDIR)$(EXAMPLESDIR)/$$f || exit 1; \
+	done
+	install -m 0644 $(addprefix Documentation/,$(BSK_DOCS)) $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 dist/bootshake.catalog $(DESTDIR)$(CATALOGDIR)/bootshake.catalog
+	$(if $(BSK_COMPLETION),install -D -m 0644 $(BSK_COMPLETION) \
+		$(DESTDIR)$(COMPLETIONSDIR)/bootshake)
+
+# For programs that use the family without the helper: the uapi header and
+# the YNL spec (bootshake-dev).
+install-dev:
+	install -D -m 0644 include/uapi/linux/bootshake.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/bootshake.h
+	install -D -m 0644 Documentation/netlink/specs/bootshake.yaml \
+		$(DESTDIR)$(YNLSPECDIR)/bootshake.yaml
 
 # The DKMS source tree: what kbuild needs, and dkms.conf with the version.
 install-dkms-src:
@@ -240,12 +278,24 @@ uninstall:
 		$(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(BSK_RULES)) \
 		$(DESTDIR)$(MODPROBEDIR)/bootshake.conf \
 		$(DESTDIR)$(UNITDIR)/$(BSK_UNIT) '$(DESTDIR)$(UNITDIR)/$(BSK_JOB_UNIT)' \
-		$(DESTDIR)$(EXAMPLESDIR)/job $(DESTDIR)$(BASHCOMPDIR)/bootshake
+		$(DESTDIR)$(EXAMPLESDIR)/job \
+		$(addprefix $(DESTDIR)$(EXAMPLESDIR)/,$(BSK_EXAMPLES)) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(BSK_DOCS)) \
+		$(DESTDIR)$(CATALOGDIR)/bootshake.catalog \
+		$(DESTDIR)$(COMPLETIONSDIR)/bootshake \
+		$(DESTDIR)$(INCLUDEDIR)/linux/bootshake.h \
+		$(DESTDIR)$(YNLSPECDIR)/bootshake.yaml
 	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(EXAMPLESDIR) $(DESTDIR)$(DOCDIR) \
 		$(dir $(DESTDIR)$(DOCDIR)) 2>/dev/null
+	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(CATALOGDIR) \
+		$(DESTDIR)$(COMPLETIONSDIR) $(DESTDIR)$(INCLUDEDIR)/linux \
+		$(DESTDIR)$(YNLSPECDIR) $(dir $(DESTDIR)$(YNLSPECDIR)) 2>/dev/null
+	-[ "$(PREFIX)" = /usr ] || rmdir --ignore-fail-on-non-empty \
+		$(dir $(DESTDIR)$(CATALOGDIR)) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ]; then \
 		udevadm control --reload 2>/dev/null || true; \
+		journalctl --update-catalog 2>/dev/null || true; \
 		[ ! -d /run/systemd/system ] || systemctl daemon-reload || true; \
 	fi
 
@@ -280,9 +330,23 @@ deb:
 		find . \( -path ./out -o -path ./.git \) -prune -o -type f -print0; \
 	fi | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | \
 		tar -x -C $(DEB_DIR)/bootshake-$(PKG_VERSION)
+	mkdir -p $(DEB_DIR)/src
+	cp -a $(DEB_DIR)/bootshake-$(PKG_VERSION) $(DEB_DIR)/src/
 	cd $(DEB_DIR)/bootshake-$(PKG_VERSION) && \
 		dpkg-buildpackage -b -us -uc $(DEB_BUILD_FLAGS)
-	@ls -l $(DEB_DIR)/*.deb
+	cd $(DEB_DIR)/src && dpkg-source -b bootshake-$(PKG_VERSION) >/dev/null
+	@ls -l $(DEB_DIR)/*.deb $(DEB_DIR)/src/*.dsc
+
+# lintian --pedantic on the source package and the binary packages of
+# `make deb`: prints nothing and exits 0 when they are clean.
+LINTIAN_OUT = $(DEB_DIR)/lintian.log
+lintian:
+	@[ -f $(DEB_DIR)/src/bootshake_$(PKG_VERSION).dsc ] || $(MAKE) deb
+	@lintian --pedantic --fail-on error,warning,info,pedantic \
+		$(DEB_DIR)/src/bootshake_$(PKG_VERSION).dsc \
+		$(filter-out %-dbgsym_$(PKG_VERSION)_$(shell dpkg --print-architecture).deb,$(wildcard $(DEB_DIR)/*.deb)) \
+		2>&1 | grep -v '^running with root privileges' | tee $(LINTIAN_OUT); \
+		[ ! -s $(LINTIAN_OUT) ]
 
 check-install: deps-if-missing
 	$(MAKE) all deb
@@ -296,5 +360,6 @@ clean:
 .PHONY: all module helper selftests deps deps-if-missing check check-all check-matrix \
 	kernels demo uapi \
 	checkpatch sparse install install-module install-helper install-dist \
-	install-dkms-src uninstall dkms-install dkms-uninstall deb check-install \
+	install-dkms-src install-dev uninstall dkms-install dkms-uninstall deb lintian \
+	check-install \
 	clean

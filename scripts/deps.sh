@@ -24,6 +24,7 @@ PKGS=(
 	dfu-util libusb-1.0-0-dev debootstrap
 	"$YNL_PKG" python3-jsonschema
 	debhelper dh-dkms dkms dpkg-dev
+	lintian bash-completion
 )
 
 missing=()

@@ -9,6 +9,11 @@
  * JOURNAL_NATIVE_PROTOCOL). Entries here are far below the datagram limit,
  * so the memfd path for huge entries is not needed.
  *
+ * Every event type has its own MESSAGE_ID (below; `journalctl -x` explains
+ * it from dist/bootshake.catalog, and `journalctl MESSAGE_ID=...` finds
+ * them on a station or on a systemd-journal-remote receiver). A notification
+ * that carries the kernel's send time has it as BOOTSHAKE_EVENT_NS.
+ *
  * BOOTSHAKE_JOURNAL_SOCKET overrides the socket path (for tests).
  */
 #include <errno.h>
@@ -34,6 +39,34 @@
 #define PRI_WARNING	4
 #define PRI_NOTICE	5
 #define PRI_INFO	6
+
+/*
+ * MESSAGE_ID per event type: random 128-bit ids generated once, never to
+ * change (scripts, alert rules and the catalog match on them). A new event
+ * type gets a new random id here and an entry in dist/bootshake.catalog.
+ */
+static const struct {
+	const char *event;
+	const char *id;
+} message_ids[] = {
+	{ "add",	"c56489f8eb6c4537a057a5e47e32539d" },
+	{ "change",	"f681ffda357044799e1cfb52a31e805f" },
+	{ "remove",	"6ee270e1c99d45c787f3c1039b05dccb" },
+	{ "resync",	"fc499c536a1d432e9d1205f2e7d82ed6" },
+	{ "job-start",	"35079130d3974097a6ddea9b82bca03b" },
+	{ "job-exit",	"33169ba355c8447ba8a57f1e05f30183" },
+	{ "job-cancel",	"c1e59ce1f1a841f3beaa0facc9a0e1b9" },
+};
+
+const char *bs_journal_message_id(const char *event)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(message_ids) / sizeof(message_ids[0]); i++)
+		if (!strcmp(message_ids[i].event, event))
+			return message_ids[i].id;
+	return NULL;
+}
 
 struct entry {
 	char	buf[ENTRY_MAX];
@@ -164,6 +197,7 @@ int bs_journal_event_fields(struct bs_journal *j, const char *event,
 {
 	struct entry *e;
 	char line[1024], name[BS_NAME_LEN], key[64];
+	const char *mid = bs_journal_message_id(event);
 	ssize_t n;
 	size_t i;
 	int ret = 0;
@@ -178,9 +212,16 @@ int bs_journal_event_fields(struct bs_journal *j, const char *event,
 	field(e, "MESSAGE", line);	/* journalctl adds "bootshake[pid]: " */
 	fieldf(e, "PRIORITY", "%d", prio >= 0 ? prio : priority(event, dev));
 	field(e, "SYSLOG_IDENTIFIER", "bootshake");
+	if (mid)
+		field(e, "MESSAGE_ID", mid);
 	field(e, "BOOTSHAKE_EVENT", event);
 	if (dev) {
 		fieldf(e, "BOOTSHAKE_ID", "%u", dev->id);
+		/* a job's device copy keeps its notification's time */
+		if (BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_EVENT_NS) &&
+		    strncmp(event, "job-", 4))
+			fieldf(e, "BOOTSHAKE_EVENT_NS", "%llu",
+			       (unsigned long long)dev->event_ns);
 		if (dev->path)
 			field(e, "BOOTSHAKE_PATH", dev->path);
 		if (BS_DEV_HAS(dev, BOOTSHAKE_A_DEV_KIND))

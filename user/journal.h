@@ -19,9 +19,17 @@ const char *bs_journal_path(void);
 int bs_journal_open(struct bs_journal *j);
 void bs_journal_close(struct bs_journal *j);
 /*
+ * The MESSAGE_ID= of an event type ("add", "change", "remove", "resync",
+ * "job-start", "job-exit", "job-cancel"): 32 hex digits, fixed for good;
+ * NULL for any other.
+ */
+const char *bs_journal_message_id(const char *event);
+/*
  * One entry: MESSAGE= (the monitor line without its timestamp),
- * PRIORITY=, SYSLOG_IDENTIFIER=bootshake, BOOTSHAKE_EVENT=, and for a
- * device BOOTSHAKE_ID=, BOOTSHAKE_PATH=, BOOTSHAKE_KIND=, BOOTSHAKE_STATE=,
+ * PRIORITY=, SYSLOG_IDENTIFIER=bootshake, MESSAGE_ID= (by event type),
+ * BOOTSHAKE_EVENT=, and for a device BOOTSHAKE_ID=, BOOTSHAKE_EVENT_NS=
+ * (add/change/remove: the kernel's send time of the notification,
+ * CLOCK_REALTIME ns), BOOTSHAKE_PATH=, BOOTSHAKE_KIND=, BOOTSHAKE_STATE=,
  * BOOTSHAKE_USB_ID=, BOOTSHAKE_CHIP=, BOOTSHAKE_SYNC_US=,
  * BOOTSHAKE_ERROR=, BOOTSHAKE_ERRNO=, BOOTSHAKE_REASON= when known.
  */

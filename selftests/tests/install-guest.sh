@@ -9,7 +9,9 @@
 # journald), plugs an emulated MediaTek BROM and checks what a lab machine
 # must do: bootshake autoloaded through its modalias, cdc_acm installed but
 # not bound, ID_MM_DEVICE_IGNORE=1, the helper shows the device ready, the
-# unit's `bootshake monitor --journal` logs the unplug.  The host purges
+# unit's `bootshake monitor --journal` logs the unplug; then the fleet view
+# (selftests/tests/fleet-guest.sh: this station's events reach a
+# systemd-journal-remote receiver in another network namespace).  The host purges
 # the packages afterwards (in a chroot: depmod over 9p under TCG would take
 # minutes) and diffs the tree's file list.
 #
@@ -85,6 +87,9 @@ check "modprobe.d: loading option loads bootshake first" softdep_first option op
 # ------------------------------------------------------- udevd and journald
 
 stamp "udevd and journald"
+# The station's name in its journal (_HOSTNAME), which the fleet view's
+# receiver finds it by: set before journald starts.
+hostname bsk-station-1
 # journald wants a cgroup file system (systemd would have mounted it).
 grep -qs ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mkdir -p /run/systemd/journald.conf.d
@@ -194,6 +199,11 @@ journalctl --no-pager -o verbose SYSLOG_IDENTIFIER=bootshake 2>/dev/null |
 	grep -E '^ *(MESSAGE|BOOTSHAKE_[A-Z_]+|PRIORITY)=' | show
 [ ! -s "$tmp/monitor.err" ] || { echo "# monitor stderr:"; show <"$tmp/monitor.err"; }
 kill "$mon" 2>/dev/null
+
+# ---------------------------------------------------------- the fleet view
+
+stamp "fleet"
+selftests/tests/fleet-guest.sh || fails=$((fails + 1))
 stamp "done"
 
 [ "$fails" = 0 ] || {

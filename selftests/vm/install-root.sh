@@ -11,7 +11,9 @@
 #   procps, the helper's libraries (libnl-genl-3-200, libjson-c5), dkms
 #   (which pulls gcc, make, dpkg-dev) and what the kernel headers depend on
 #   (linux-compiler-gcc-12-x86, libelf1, libssl3): what bootshake-dkms needs
-#   to build the module at install time;
+#   to build the module at install time; for the fleet view
+#   (selftests/tests/fleet-guest.sh) systemd-journal-remote (the receiver
+#   and systemd-journal-upload), iproute2 (network namespaces) and jq;
 #   the guest kernel's modules: the files of the host's linux-image-<abi>
 #   package (the guest boots that kernel), depmod'ed in the tree;
 #   its headers: the files of the host's linux-headers-<abi>,
@@ -36,7 +38,7 @@ CACHE=${BSK_CACHE:-/var/cache/bootshake}
 TOP=$CACHE/install-root
 SUITE=bookworm
 FORMAT=1
-INCLUDE=systemd,udev,kmod,procps,libnl-genl-3-200,libjson-c5,dkms
+INCLUDE=systemd,udev,kmod,procps,libnl-genl-3-200,libjson-c5,dkms,systemd-journal-remote,iproute2,jq
 
 log() { printf 'install-root: %s\n' "$*" >&2; }
 die() {
