@@ -135,6 +135,8 @@ struct bsk_env_var {
  *	most @max) for uevents and sysfs; returns how many
  * @default_policy: enum bootshake_policy when nothing else is set
  * @uses_pipe: the kind talks over a bulk endpoint pair (struct bsk_pipe)
+ * @fill_size: the most bytes @fill can add to a message, attribute headers
+ *	included; netlink.c sizes device messages from it
  *
  * Adding a kind is a new file with one of these plus its ID table lines
  * in kmod/main.c.
@@ -149,7 +151,14 @@ struct bsk_kind {
 	int (*env)(const struct bsk_status *st, struct bsk_env_var *vars, int max);
 	enum bootshake_policy default_policy;
 	bool uses_pipe;
+	size_t (*fill_size)(void);
 };
+
+/*
+ * The longest static name a message carries (a chip or family name, a
+ * reason code), with its NUL: what the message size is computed with.
+ */
+#define BSK_NAME_MAX	32
 
 /**
  * struct bsk_policy - a kind's policy as netlink reads and writes it

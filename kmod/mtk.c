@@ -1001,11 +1001,11 @@ static void mtk_handshake(struct bsk_dev *bdev)
 	bsk_tr_note(bdev->tr, "identity done");
 	bsk_dev_update(bdev, mtk_ready_fn, &r);
 	if (r.ident.has_hw_code)
-		dev_info(&bdev->intf->dev, "ready: %s hw_code 0x%04x (%s)\n",
-			 r.ident.is_brom ? "BROM" : "preloader",
-			 r.ident.hw_code, r.ident.chip ?: "unknown chip");
+		dev_dbg(&bdev->intf->dev, "ready: %s hw_code 0x%04x (%s)\n",
+			r.ident.is_brom ? "BROM" : "preloader",
+			r.ident.hw_code, r.ident.chip ?: "unknown chip");
 	else
-		dev_info(&bdev->intf->dev, "ready: no hw_code (legacy chip?)\n");
+		dev_dbg(&bdev->intf->dev, "ready: no hw_code (legacy chip?)\n");
 }
 
 static int mtk_fill(struct sk_buff *skb, struct bsk_dev *bdev,
@@ -1017,38 +1017,66 @@ static int mtk_fill(struct sk_buff *skb, struct bsk_dev *bdev,
 	nest = nla_nest_start(skb, BOOTSHAKE_A_DEV_MTK);
 	if (!nest)
 		return -EMSGSIZE;
-	if ((id->has_hw_code &&
-	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_CODE, id->hw_code) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_STATUS, id->hw_status))) ||
-	    (id->chip && nla_put_string(skb, BOOTSHAKE_A_MTK_CHIP, id->chip)) ||
-	    (id->has_hw_sw_ver &&
-	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_SUBCODE, id->hw_subcode) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_VER, id->hw_ver) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_MTK_SW_VER, id->sw_ver))) ||
-	    (id->has_bl_ver &&
-	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_BL_VER, id->bl_ver) ||
-	      nla_put_u8(skb, BOOTSHAKE_A_MTK_IS_BROM, id->is_brom))) ||
-	    (id->has_brom_ver &&
-	     nla_put_u32(skb, BOOTSHAKE_A_MTK_BROM_VER, id->brom_ver)) ||
-	    (id->has_target_config &&
-	     nla_put_u32(skb, BOOTSHAKE_A_MTK_TARGET_CONFIG,
-			 id->target_config)) ||
-	    (id->has_me_id &&
-	     nla_put(skb, BOOTSHAKE_A_MTK_ME_ID, sizeof(id->me_id),
-		     id->me_id)) ||
-	    (id->has_soc_id &&
-	     nla_put(skb, BOOTSHAKE_A_MTK_SOC_ID, sizeof(id->soc_id),
-		     id->soc_id)) ||
-	    (id->has_pl_cap &&
-	     (nla_put_u32(skb, BOOTSHAKE_A_MTK_PL_CAP0, id->pl_cap[0]) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_MTK_PL_CAP1, id->pl_cap[1]))) ||
-	    (id->watchdog &&
-	     nla_put_u32(skb, BOOTSHAKE_A_MTK_WATCHDOG, id->watchdog))) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
+	if (id->has_hw_code) {
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_CODE, id->hw_code))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_STATUS, id->hw_status))
+			goto nla_put_failure;
 	}
+	if (id->chip && nla_put_string(skb, BOOTSHAKE_A_MTK_CHIP, id->chip))
+		goto nla_put_failure;
+	if (id->has_hw_sw_ver) {
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_SUBCODE, id->hw_subcode))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_HW_VER, id->hw_ver))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_SW_VER, id->sw_ver))
+			goto nla_put_failure;
+	}
+	if (id->has_bl_ver) {
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_BL_VER, id->bl_ver))
+			goto nla_put_failure;
+		if (nla_put_u8(skb, BOOTSHAKE_A_MTK_IS_BROM, id->is_brom))
+			goto nla_put_failure;
+	}
+	if (id->has_brom_ver &&
+	    nla_put_u32(skb, BOOTSHAKE_A_MTK_BROM_VER, id->brom_ver))
+		goto nla_put_failure;
+	if (id->has_target_config &&
+	    nla_put_u32(skb, BOOTSHAKE_A_MTK_TARGET_CONFIG, id->target_config))
+		goto nla_put_failure;
+	if (id->has_me_id &&
+	    nla_put(skb, BOOTSHAKE_A_MTK_ME_ID, sizeof(id->me_id), id->me_id))
+		goto nla_put_failure;
+	if (id->has_soc_id &&
+	    nla_put(skb, BOOTSHAKE_A_MTK_SOC_ID, sizeof(id->soc_id), id->soc_id))
+		goto nla_put_failure;
+	if (id->has_pl_cap) {
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_PL_CAP0, id->pl_cap[0]))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_MTK_PL_CAP1, id->pl_cap[1]))
+			goto nla_put_failure;
+	}
+	if (id->watchdog &&
+	    nla_put_u32(skb, BOOTSHAKE_A_MTK_WATCHDOG, id->watchdog))
+		goto nla_put_failure;
 	nla_nest_end(skb, nest);
 	return 0;
+
+nla_put_failure:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* Everything mtk_fill() can put. */
+static size_t mtk_fill_size(void)
+{
+	return nla_total_size(0) +				/* the nest */
+	       11 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(sizeof(u8)) +			/* IS_BROM */
+	       nla_total_size(BSK_NAME_MAX) +			/* CHIP */
+	       nla_total_size(sizeof_field(struct bsk_mtk_ident, me_id)) +
+	       nla_total_size(sizeof_field(struct bsk_mtk_ident, soc_id));
 }
 
 static int mtk_env(const struct bsk_status *st, struct bsk_env_var *vars, int max)
@@ -1069,6 +1097,7 @@ const struct bsk_kind bsk_mtk_brom_kind = {
 	.bind = bsk_cdc_bind_data,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
+	.fill_size = mtk_fill_size,
 	.env = mtk_env,
 	.default_policy = BOOTSHAKE_POLICY_AUTO,
 	.uses_pipe = true,
@@ -1084,6 +1113,7 @@ const struct bsk_kind bsk_mtk_preloader_kind = {
 	.bind = bsk_cdc_bind_data,
 	.handshake = mtk_handshake,
 	.fill = mtk_fill,
+	.fill_size = mtk_fill_size,
 	.env = mtk_env,
 	.default_policy = BOOTSHAKE_POLICY_WATCH,
 	.uses_pipe = true,

@@ -71,6 +71,36 @@ bsk_transcript_policy[BOOTSHAKE_A_TR_DEV_ID + 1] = {
 
 static struct genl_family bsk_genl_family;
 
+/**
+ * bsk_nl_dev_size() - the largest device message of a kind
+ * @kind: the device's kind
+ *
+ * Every attribute bsk_nl_fill_dev() can put, at its largest, plus what the
+ * kind's fill() can add: a message allocated with this never runs out of
+ * room, so a notification is never dropped for its size.
+ *
+ * Return: the payload size for genlmsg_new().
+ */
+static size_t bsk_nl_dev_size(const struct bsk_kind *kind)
+{
+	size_t size;
+
+	/* ID; PATH; VID, PID */
+	size = nla_total_size(sizeof(u32)) +
+	       nla_total_size(sizeof_field(struct bsk_dev, path)) +
+	       2 * nla_total_size(sizeof(u16));
+	/* KIND, STATE, FLAGS, ATTEMPTS, SPEED, BUSNUM, DEVNUM, GARBAGE, ERROR */
+	size += 9 * nla_total_size(sizeof(u32));
+	/* SYNC_US, IDENT_US, EVENT_NS */
+	size += 3 * nla_total_size_64bit(sizeof(u64));
+	/* REASON, ERROR_CODE */
+	size += nla_total_size(sizeof_field(struct bsk_status, reason)) +
+		nla_total_size(BSK_NAME_MAX);
+	if (kind->fill_size)
+		size += kind->fill_size();
+	return size;
+}
+
 /* @cb: the dump this message is part of, or NULL */
 static int bsk_nl_fill_dev(struct sk_buff *skb, struct bsk_dev *bdev, u8 cmd,
 			   u32 portid, u32 seq, int flags,
@@ -171,7 +201,7 @@ static int bsk_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 		return -ENODEV;
 	}
 
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = genlmsg_new(bsk_nl_dev_size(bdev->kind), GFP_KERNEL);
 	if (!msg) {
 		ret = -ENOMEM;
 		goto out_put;
@@ -622,16 +652,21 @@ static struct genl_family bsk_genl_family __ro_after_init = {
 void bsk_nl_notify(struct bsk_dev *bdev, u8 cmd)
 {
 	struct sk_buff *msg;
+	size_t size;
 
 	if (!genl_has_listeners(&bsk_genl_family, &init_net,
 				BSK_MCGRP_MONITOR))
 		return;
 
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	size = bsk_nl_dev_size(bdev->kind);
+	msg = genlmsg_new(size, GFP_KERNEL);
 	if (!msg)
 		return;
 
 	if (bsk_nl_fill_dev(msg, bdev, cmd, 0, 0, 0, NULL)) {
+		/* bsk_nl_dev_size() is wrong: a bug, not a device's fault */
+		pr_err_ratelimited("bootshake: device %u: notification does not fit %zu bytes\n",
+				   bdev->id, size);
 		nlmsg_free(msg);
 		return;
 	}

@@ -921,10 +921,10 @@ static void stm32_dfu_handshake(struct bsk_dev *bdev)
 	ready.ident_us = bsk_dev_elapsed_us(bdev);
 	ready.id = &r.id;
 	bsk_dev_update(bdev, stm32_dfu_ready_fn, &ready);
-	dev_info(&bdev->intf->dev, "ready: DFU %x.%02x%s, %u alt settings, %s\n",
-		 r.id.dfu_version >> 8, r.id.dfu_version & 0xff,
-		 r.id.dfu_version == DFU_VERSION_DFUSE ? " (DfuSe)" : "",
-		 priv->nalts, r.id.family ?: "family unknown");
+	dev_dbg(&bdev->intf->dev, "ready: DFU %x.%02x%s, %u alt settings, %s\n",
+		r.id.dfu_version >> 8, r.id.dfu_version & 0xff,
+		r.id.dfu_version == DFU_VERSION_DFUSE ? " (DfuSe)" : "",
+		priv->nalts, r.id.family ?: "family unknown");
 out:
 	kfree(r.buf);
 }
@@ -955,43 +955,56 @@ static int stm32_dfu_bind(struct bsk_dev *bdev)
 	return 0;
 }
 
-static int stm32_dfu_fill_alts(struct sk_buff *skb,
-			       const struct stm32_dfu_priv *priv)
+static int stm32_dfu_fill_region(struct sk_buff *skb,
+				 const struct stm32_dfu_region *rg)
 {
-	unsigned int i, j;
+	char type[2] = { rg->type, '\0' };
+	struct nlattr *reg;
 
-	for (i = 0; i < priv->nalts; i++) {
-		const struct stm32_dfu_alt *alt = &priv->alts[i];
-		struct nlattr *a, *reg;
-
-		a = nla_nest_start(skb, BOOTSHAKE_A_STM32_ALT);
-		if (!a)
-			return -EMSGSIZE;
-		if (nla_put_u32(skb, BOOTSHAKE_A_ALT_NUMBER, alt->number) ||
-		    (alt->has_name &&
-		     nla_put_string(skb, BOOTSHAKE_A_ALT_NAME, alt->name)) ||
-		    (alt->malformed &&
-		     nla_put_flag(skb, BOOTSHAKE_A_ALT_MALFORMED)))
-			return -EMSGSIZE;
-		for (j = 0; j < alt->nregions; j++) {
-			const struct stm32_dfu_region *rg = &alt->regions[j];
-			char type[2] = { rg->type, '\0' };
-
-			reg = nla_nest_start(skb, BOOTSHAKE_A_ALT_REGION);
-			if (!reg ||
-			    nla_put_u32(skb, BOOTSHAKE_A_REGION_ADDRESS,
-					rg->address) ||
-			    nla_put_u32(skb, BOOTSHAKE_A_REGION_COUNT,
-					rg->count) ||
-			    nla_put_u32(skb, BOOTSHAKE_A_REGION_SIZE,
-					rg->size) ||
-			    nla_put_string(skb, BOOTSHAKE_A_REGION_TYPE, type))
-				return -EMSGSIZE;
-			nla_nest_end(skb, reg);
-		}
-		nla_nest_end(skb, a);
-	}
+	reg = nla_nest_start(skb, BOOTSHAKE_A_ALT_REGION);
+	if (!reg)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, BOOTSHAKE_A_REGION_ADDRESS, rg->address))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_REGION_COUNT, rg->count))
+		goto nla_put_failure;
+	if (nla_put_u32(skb, BOOTSHAKE_A_REGION_SIZE, rg->size))
+		goto nla_put_failure;
+	if (nla_put_string(skb, BOOTSHAKE_A_REGION_TYPE, type))
+		goto nla_put_failure;
+	nla_nest_end(skb, reg);
 	return 0;
+
+nla_put_failure:
+	nla_nest_cancel(skb, reg);
+	return -EMSGSIZE;
+}
+
+static int stm32_dfu_fill_alt(struct sk_buff *skb,
+			      const struct stm32_dfu_alt *alt)
+{
+	struct nlattr *a;
+	unsigned int j;
+
+	a = nla_nest_start(skb, BOOTSHAKE_A_STM32_ALT);
+	if (!a)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, BOOTSHAKE_A_ALT_NUMBER, alt->number))
+		goto nla_put_failure;
+	if (alt->has_name &&
+	    nla_put_string(skb, BOOTSHAKE_A_ALT_NAME, alt->name))
+		goto nla_put_failure;
+	if (alt->malformed && nla_put_flag(skb, BOOTSHAKE_A_ALT_MALFORMED))
+		goto nla_put_failure;
+	for (j = 0; j < alt->nregions; j++)
+		if (stm32_dfu_fill_region(skb, &alt->regions[j]))
+			goto nla_put_failure;
+	nla_nest_end(skb, a);
+	return 0;
+
+nla_put_failure:
+	nla_nest_cancel(skb, a);
+	return -EMSGSIZE;
 }
 
 static int stm32_dfu_fill(struct sk_buff *skb, struct bsk_dev *bdev,
@@ -1000,38 +1013,76 @@ static int stm32_dfu_fill(struct sk_buff *skb, struct bsk_dev *bdev,
 	const struct bsk_stm32_status *id = &st->stm32;
 	const struct stm32_dfu_priv *priv = bdev->priv;
 	struct nlattr *nest;
+	unsigned int i;
 
 	nest = nla_nest_start(skb, BOOTSHAKE_A_DEV_STM32);
 	if (!nest)
 		return -EMSGSIZE;
 	/* bcdDevice: the ROM's DFU protocol version (sheet 1.6, AN3156) */
 	if (nla_put_u32(skb, BOOTSHAKE_A_STM32_BCD_DEVICE,
-			le16_to_cpu(bdev->udev->descriptor.bcdDevice)) ||
-	    (id->has_status &&
-	     (nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_STATE, id->dfu_state) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_STATUS,
-			  id->dfu_status))) ||
-	    (id->has_func &&
-	     (nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_VERSION,
-			  id->dfu_version) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_STM32_TRANSFER_SIZE,
-			  id->transfer_size) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_STM32_ATTRIBUTES,
-			  id->attributes))) ||
-	    (id->ncmds &&
-	     nla_put(skb, BOOTSHAKE_A_STM32_COMMANDS, id->ncmds, id->cmds)) ||
-	    (id->family &&
-	     (nla_put_string(skb, BOOTSHAKE_A_STM32_FAMILY, id->family) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE,
-			  id->family_confidence))) ||
-	    /* pairs with the release in stm32_dfu_handshake() */
-	    (smp_load_acquire(&priv->layout_done) &&
-	     stm32_dfu_fill_alts(skb, priv))) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
+			le16_to_cpu(bdev->udev->descriptor.bcdDevice)))
+		goto nla_put_failure;
+	if (id->has_status) {
+		if (nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_STATE, id->dfu_state))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_STATUS, id->dfu_status))
+			goto nla_put_failure;
+	}
+	if (id->has_func) {
+		if (nla_put_u32(skb, BOOTSHAKE_A_STM32_DFU_VERSION,
+				id->dfu_version))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_STM32_TRANSFER_SIZE,
+				id->transfer_size))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_STM32_ATTRIBUTES,
+				id->attributes))
+			goto nla_put_failure;
+	}
+	if (id->ncmds &&
+	    nla_put(skb, BOOTSHAKE_A_STM32_COMMANDS, id->ncmds, id->cmds))
+		goto nla_put_failure;
+	if (id->family) {
+		if (nla_put_string(skb, BOOTSHAKE_A_STM32_FAMILY, id->family))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE,
+				id->family_confidence))
+			goto nla_put_failure;
+	}
+	/* pairs with the release in stm32_dfu_handshake() */
+	if (smp_load_acquire(&priv->layout_done)) {
+		for (i = 0; i < priv->nalts; i++)
+			if (stm32_dfu_fill_alt(skb, &priv->alts[i]))
+				goto nla_put_failure;
 	}
 	nla_nest_end(skb, nest);
 	return 0;
+
+nla_put_failure:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/*
+ * Everything stm32_dfu_fill() can put: the worst case of every device
+ * message, with every alternate setting named and holding every region.
+ */
+static size_t stm32_dfu_fill_size(void)
+{
+	size_t region = nla_total_size(0) +			/* the nest */
+			3 * nla_total_size(sizeof(u32)) +
+			nla_total_size(2);			/* TYPE */
+	size_t alt = nla_total_size(0) +			/* the nest */
+		     nla_total_size(sizeof(u32)) +		/* NUMBER */
+		     nla_total_size(STM32_DFU_NAME_LEN) +	/* NAME */
+		     nla_total_size(0) +			/* MALFORMED */
+		     STM32_DFU_MAX_REGIONS * region;
+
+	return nla_total_size(0) +				/* the nest */
+	       7 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(BSK_STM32_MAX_CMDS) +		/* COMMANDS */
+	       nla_total_size(BSK_NAME_MAX) +			/* FAMILY */
+	       STM32_DFU_MAX_ALTS * alt;
 }
 
 /**
@@ -1076,6 +1127,7 @@ const struct bsk_kind bsk_stm32_dfu_kind = {
 	.bind = stm32_dfu_bind,
 	.handshake = stm32_dfu_handshake,
 	.fill = stm32_dfu_fill,
+	.fill_size = stm32_dfu_fill_size,
 	.env = bsk_stm32_env,
 	.default_policy = BOOTSHAKE_POLICY_AUTO,
 	.uses_pipe = false,

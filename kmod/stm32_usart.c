@@ -442,8 +442,8 @@ static void stm32_usart_handshake(struct bsk_dev *bdev)
 	ready.ident_us = bsk_dev_elapsed_us(bdev);
 	ready.id = &r.id;
 	bsk_dev_update(bdev, stm32_usart_ready_fn, &ready);
-	dev_info(&bdev->intf->dev, "ready: STM32 bootloader %x.%x, pid 0x%03x\n",
-		 r.id.bl_version >> 4, r.id.bl_version & 0xf, r.id.pid);
+	dev_dbg(&bdev->intf->dev, "ready: STM32 bootloader %x.%x, pid 0x%03x\n",
+		r.id.bl_version >> 4, r.id.bl_version & 0xf, r.id.pid);
 out:
 	kfree(r.buf);
 }
@@ -469,20 +469,36 @@ static int stm32_usart_fill(struct sk_buff *skb, struct bsk_dev *bdev,
 	nest = nla_nest_start(skb, BOOTSHAKE_A_DEV_STM32);
 	if (!nest)
 		return -EMSGSIZE;
-	if ((id->has_bl_version &&
-	     nla_put_u32(skb, BOOTSHAKE_A_STM32_BL_VERSION, id->bl_version)) ||
-	    (id->has_pid && nla_put_u32(skb, BOOTSHAKE_A_STM32_PID, id->pid)) ||
-	    (id->ncmds &&
-	     nla_put(skb, BOOTSHAKE_A_STM32_COMMANDS, id->ncmds, id->cmds)) ||
-	    (id->family &&
-	     (nla_put_string(skb, BOOTSHAKE_A_STM32_FAMILY, id->family) ||
-	      nla_put_u32(skb, BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE,
-			  id->family_confidence)))) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
+	if (id->has_bl_version &&
+	    nla_put_u32(skb, BOOTSHAKE_A_STM32_BL_VERSION, id->bl_version))
+		goto nla_put_failure;
+	if (id->has_pid && nla_put_u32(skb, BOOTSHAKE_A_STM32_PID, id->pid))
+		goto nla_put_failure;
+	if (id->ncmds &&
+	    nla_put(skb, BOOTSHAKE_A_STM32_COMMANDS, id->ncmds, id->cmds))
+		goto nla_put_failure;
+	if (id->family) {
+		if (nla_put_string(skb, BOOTSHAKE_A_STM32_FAMILY, id->family))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, BOOTSHAKE_A_STM32_FAMILY_CONFIDENCE,
+				id->family_confidence))
+			goto nla_put_failure;
 	}
 	nla_nest_end(skb, nest);
 	return 0;
+
+nla_put_failure:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* Everything stm32_usart_fill() can put. */
+static size_t stm32_usart_fill_size(void)
+{
+	return nla_total_size(0) +				/* the nest */
+	       3 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(BSK_STM32_MAX_CMDS) +		/* COMMANDS */
+	       nla_total_size(BSK_NAME_MAX);			/* FAMILY */
 }
 
 /* A bridge is an ordinary serial port: only opted-in ones get here. */
@@ -492,6 +508,7 @@ const struct bsk_kind bsk_stm32_usart_kind = {
 	.bind = stm32_usart_bind,
 	.handshake = stm32_usart_handshake,
 	.fill = stm32_usart_fill,
+	.fill_size = stm32_usart_fill_size,
 	.env = bsk_stm32_env,
 	.default_policy = BOOTSHAKE_POLICY_AUTO,
 	.uses_pipe = true,
