@@ -259,7 +259,8 @@ KREL=$krel
 touch "$KDIR/.used"
 ls -1td "$DK"/*/.used 2>/dev/null | while IFS= read -r u; do
 	f=$(sed -n 's/^flavour=//p' "${u%/.used}/info" 2>/dev/null)
-	[ "${f:-kasan}" = "$FLAVOUR" ] && echo "$u"
+	# an if, not &&: a false test would end the loop with status 1
+	if [ "${f:-kasan}" = "$FLAVOUR" ]; then echo "$u"; fi
 done | tail -n +3 | while IFS= read -r u; do
 	log "removing old build ${u%/.used}"
 	rm -rf "${u%/.used}"
