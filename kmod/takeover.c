@@ -316,16 +316,8 @@ int bsk_takeover_init(void)
 	mutex_lock(&bsk_takeover_lock);
 	bsk_takeover_live = true;
 	mutex_unlock(&bsk_takeover_lock);
-	if (READ_ONCE(bsk_takeover)) {
+	if (bsk_takeover)
 		bsk_takeover_scan_all();
-		/*
-		 * The load-time scan is part of loading: it may wait for a
-		 * busy hub's lock, and were it still running when userspace
-		 * turned "takeover" off and on again, it would take devices
-		 * that cdc_acm bound while takeover was off.
-		 */
-		flush_work(&bsk_takeover_work);
-	}
 	return 0;
 }
 
