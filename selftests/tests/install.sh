@@ -24,9 +24,11 @@
 #   5. selftests/tests/install-guest.sh: udevd autoloads bootshake for an
 #      emulated BROM, cdc_acm does not get it, ID_MM_DEVICE_IGNORE=1, the
 #      helper shows it ready, the unit's monitor logs to the journal;
-#      the fleet view (selftests/tests/fleet-guest.sh): the station's
-#      events reach a systemd-journal-remote receiver in another network
-#      namespace, N sent, N received, fields intact;
+#      with BSK_FLEET=1 also the fleet view
+#      (selftests/tests/fleet-guest.sh): the station's events reach a
+#      systemd-journal-remote receiver in another network namespace, N
+#      sent, N received, fields intact (not run by default yet: see
+#      install-guest.sh);
 #   6. selftests/tests/jobs-systemd.sh --root <root> (on an overlay of it,
 #      its own guest): the packages' job rule and bootshake-job@.service
 #      start one job per device for 8 emulated devices, each with its own
