@@ -230,8 +230,9 @@ covered() {
 		sed 's/.*://; s/ rounds//' | awk '{ s += $1 } END { print s + 0 }')
 	chaos=$(sumof 'handshakes:chaos: [0-9]* handshakes' 2 "$@")
 	cases=$(cat "$@" | grep -E '^# +(ok|not ok) [0-9]+ fault\.' | grep -vc '# SKIP')
-	binds=$(for l in "$@"; do cat "${l%.log}/dmesg.log"; done 2>/dev/null | grep -c 'bound as bootshake device')
-	echo "$cases fault-matrix cases, $cycles plug-storm cycles, $rounds rmmod rounds, $chaos chaos handshakes, $msgs netlink fuzz messages, $binds devices bound"
+	# The bind line is dev_dbg now: count the USB enumerations instead.
+	binds=$(for l in "$@"; do cat "${l%.log}/dmesg.log"; done 2>/dev/null | grep -c 'New USB device found')
+	echo "$cases fault-matrix cases, $cycles plug-storm cycles, $rounds rmmod rounds, $chaos chaos handshakes, $msgs netlink fuzz messages, $binds devices plugged"
 }
 kasan_logs=()
 for l in "${logs[@]}"; do
