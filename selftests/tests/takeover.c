@@ -250,6 +250,17 @@ TEST_F_TIMEOUT(takeover, bind_elsewhere_leaves_other_devices_alone, 180)
 				     5000 * bsk_scale())) {
 		TH_LOG("cdc_acm never bound %s", devpath);
 	}
+	/*
+	 * cdc_acm claims the data interface in its probe of 1.0, before
+	 * usbcore has registered 1.1: that bind (and its BOUND_DRIVER event)
+	 * comes after 1.0's.  Turning takeover on between the two would
+	 * rightly take the BROM over on 1.1's event.
+	 */
+	snprintf(devpath, sizeof(devpath), "/%s:1.1", self->emu.path);
+	ASSERT_EQ(0, bsk_uevent_wait(self->uevents, "bind", devpath, props,
+				     5000 * bsk_scale())) {
+		TH_LOG("cdc_acm never bound %s", devpath);
+	}
 	ASSERT_EQ(0, bsk_set_param("takeover", "1"));
 
 	/* cdc_acm binds a device bootshake does not know. */
