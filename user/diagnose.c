@@ -161,15 +161,58 @@ static bool has_token_reply(const uint8_t *b, size_t n, const char **which)
 	return false;
 }
 
+/*
+ * Sync bytes of bootshake's that the device answered with byte + 1 (it
+ * was past index 0 and started over).  @own selects which ones to count:
+ * false, those nothing in the transcript explains (bytes from elsewhere
+ * had moved the device on: stray bytes); true, those that follow an
+ * earlier sync byte of bootshake's that the device answered with its
+ * complement, or left unanswered within the step deadline (a lost or
+ * late reply: the device took that byte, bootshake restarted the sync).
+ * *@first is the ev index of the first one counted.
+ */
+static size_t plus1_answers(const struct view *v, bool own, size_t *first)
+{
+	bool answered = true, moved = false;
+	size_t i, n = 0;
+	int last_out = -1;
+
+	for (i = 0; i < v->sync_end; i++) {
+		const struct byte_ev *e = &v->ev[i];
+
+		if (e->dir == BOOTSHAKE_DIR_OUT) {
+			/* an unanswered sync byte may have moved it on */
+			if (!answered && last_out >= 0 && is_sync_byte(last_out))
+				moved = true;
+			last_out = e->b;
+			answered = false;
+			continue;
+		}
+		if (answered || last_out < 0)
+			continue;
+		answered = true;
+		if (e->b == (uint8_t)~last_out) {
+			moved = true;
+			continue;
+		}
+		if (is_sync_byte(last_out) &&
+		    e->b == (uint8_t)(last_out + 1) && moved == own) {
+			if (!n++)
+				*first = i;
+		}
+		/* any other answer: the device is back at index 0 */
+		moved = false;
+	}
+	return n;
+}
+
 /* --- the rules -------------------------------------------------------- */
 
 static bool m_stray(const struct view *v, char *ev, size_t len)
 {
 	uint8_t stale[64], minus[64];
 	char h[128], t[32];
-	size_t n, i, plus1 = 0, first = 0;
-	int last_out = -1;
-	bool answered = true;
+	size_t n, i, plus1, first = 0;
 
 	/* AT probes answered byte+1 before bootshake sent anything */
 	n = stale_in(v, stale, sizeof(stale));
@@ -201,30 +244,28 @@ static bool m_stray(const struct view *v, char *ev, size_t len)
 		return true;
 	}
 
-	/* a sync byte answered with that byte + 1 */
-	for (i = 0; i < v->sync_end; i++) {
-		const struct byte_ev *e = &v->ev[i];
-
-		if (e->dir == BOOTSHAKE_DIR_OUT) {
-			last_out = e->b;
-			answered = false;
-			continue;
-		}
-		if (answered || last_out < 0)
-			continue;
-		answered = true;
-		if (is_sync_byte(last_out) &&
-		    e->b == (uint8_t)(last_out + 1)) {
-			if (!plus1++)
-				first = i;
-		}
-	}
+	plus1 = plus1_answers(v, false, &first);
 	if (!plus1)
 		return false;
 	snprintf(ev, len,
 		 "%zu sync byte%s answered with byte+1, first %02x -> %02x at %s",
 		 plus1, plus1 == 1 ? "" : "s", v->ev[first].b - 1,
 		 v->ev[first].b, when(v->ev[first].t_ns, t, sizeof(t)));
+	return true;
+}
+
+static bool m_sync_restart(const struct view *v, char *ev, size_t len)
+{
+	char t[32];
+	size_t n, first = 0;
+
+	n = plus1_answers(v, true, &first);
+	if (!n)
+		return false;
+	snprintf(ev, len,
+		 "%02x answered %02x at %s after an earlier sync byte of bootshake's was answered late or not at all",
+		 v->ev[first].b - 1, v->ev[first].b,
+		 when(v->ev[first].t_ns, t, sizeof(t)));
 	return true;
 }
 
@@ -620,6 +661,15 @@ static const struct rule rules[] = {
 		.cause	= "bytes that did not come from bootshake reached the device before the sync (another driver such as cdc_acm, or ModemManager probing with AT commands), so the device answered with byte+1 and was not where the sync expected it",
 		.fix	= "keep other software off the device: stop ModemManager or tag the device ID_MM_DEVICE_IGNORE=1 in udev, and keep cdc_acm from binding it first; then replug in download mode or run `bootshake retry DEV`",
 		.match	= m_stray,
+	},
+	{
+		.code	= "sync-restart",
+		.kinds	= K_MTK,
+		.severity = BS_SEV_INFO,
+		.failed_severity = BS_SEV_WARNING,
+		.cause	= "a reply to one of bootshake's sync bytes was lost or came after the step deadline; the device had taken that byte, so it answered the restarted sync's a0 with a1, and bootshake started over",
+		.fix	= "nothing to fix when the device ended ready; if it keeps happening, the host or hub is slow: raise the step deadline (`bootshake policy KIND --step-timeout MS`)",
+		.match	= m_sync_restart,
 	},
 	{
 		.code	= "ready-banner",

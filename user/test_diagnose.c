@@ -128,6 +128,24 @@ static const struct dcase cases[] = {
 		.mark	= "a0 sent + 1",
 	},
 	{
+		.name	= "a late 5f: the restarted sync's a0 answered a1",
+		.kind	= BOOTSHAKE_KIND_MTK_BROM,
+		.state	= BOOTSHAKE_STATE_READY,
+		.script	= "> a0\n# step timeout a0\n< 5f\n> a0\n< a1\n"
+			  "# reject a1: a0+1\n" CLEAN_BROM,
+		.expect	= "sync-restart",
+		.absent	= "stray-bytes",
+	},
+	{
+		.name	= "the reply to 0a lost: the next a0 answered a1",
+		.kind	= BOOTSHAKE_KIND_MTK_BROM,
+		.state	= BOOTSHAKE_STATE_READY,
+		.script	= "> a0\n< 5f\n> 0a\n# step timeout 0a\n> a0\n< a1\n"
+			  "# reject a1: a0+1\n" CLEAN_BROM,
+		.expect	= "sync-restart",
+		.absent	= "stray-bytes",
+	},
+	{
 		.name	= "already synced: a0 echoed",
 		.kind	= BOOTSHAKE_KIND_MTK_BROM,
 		.state	= BOOTSHAKE_STATE_READY,
