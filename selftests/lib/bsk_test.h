@@ -206,6 +206,28 @@ static inline void bsk_only_filter(void)
 	}
 }
 
+/*
+ * Per-test harness timeouts (TEST_F_TIMEOUT, the harness' default 30 s)
+ * are written for the default factor under TCG, BSK_TIME_SCALE 4
+ * (run-vm.sh): a larger factor (make check-debug: 8) stretches them by
+ * the same ratio, so that they stay the outer bound of the waits inside.
+ */
+#define BSK_HARNESS_BASE_SCALE	4
+
+static inline void bsk_scale_timeouts(void)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	int scale = bsk_scale();
+
+	if (scale <= BSK_HARNESS_BASE_SCALE)
+		return;
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout = t->timeout * scale /
+				     BSK_HARNESS_BASE_SCALE;
+}
+
 /* the harness' own TEST_HARNESS_MAIN, with the filter before the run */
 #undef TEST_HARNESS_MAIN
 #ifdef _CONSTRUCTOR_ORDER_BACKWARD
@@ -224,6 +246,7 @@ static inline void bsk_only_filter(void)
 	int main(int argc, char **argv) \
 	{ \
 		bsk_only_filter(); \
+		bsk_scale_timeouts(); \
 		return test_harness_run(argc, argv); \
 	}
 #endif /* __KSELFTEST_HARNESS_H */
