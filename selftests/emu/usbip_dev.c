@@ -37,8 +37,8 @@
  *                  in_held=N out=N ctrl=N unlink=N peak_in_1s=N"
  *                  (counters since start; t_ns CLOCK_MONOTONIC;
  *                  in_held: bulk IN URBs held now;
- *                  peak_in_1s: most bulk IN submissions seen in one
- *                  second-long bucket since the attach)
+ *                  peak_in_1s: most bulk IN submissions within one
+ *                  second, a sliding window, since the last stats)
  *   babble LIST    start babbling (held IN URBs get the error now)
  *   babble off     stop; IN URBs are held again
  *   quit, or EOF   close the socket (vhci_hcd disconnects the device)
@@ -90,6 +90,8 @@
 #define HELD_MAX		64
 #define TXQ_MAX			4096
 #define BABBLE_MAX		8
+/* bulk IN submission times kept for the sliding one-second peak */
+#define RING			4096
 
 struct held {
 	uint32_t seqnum;
@@ -102,7 +104,6 @@ struct dev {
 	FILE *log;
 	char path[32];
 	bool configured;
-	uint64_t t0;
 
 	/* fault */
 	int babble[BABBLE_MAX];
@@ -118,7 +119,9 @@ struct dev {
 
 	/* counters */
 	uint64_t in_submit, in_error, in_data, out, ctrl, unlink;
-	uint64_t bucket, bucket_in, peak_in;
+	uint64_t ring[RING];		/* times of the last submissions */
+	unsigned int ring_head, ring_tail;
+	unsigned int peak_in;		/* most in one second, this interval */
 
 	/* the BROM */
 	unsigned int sync_idx;
@@ -563,18 +566,25 @@ static int fail_held(struct dev *d)
 	return err;
 }
 
+/*
+ * Count a bulk IN submission; peak_in follows the most submissions seen
+ * within one second (a sliding window; RING - 1 at most).
+ */
 static void count_in(struct dev *d)
 {
-	uint64_t b = (now_ns() - d->t0) / 1000000000ull;
+	uint64_t now = now_ns();
+	unsigned int n;
 
-	if (b != d->bucket) {
-		if (d->bucket_in > d->peak_in)
-			d->peak_in = d->bucket_in;
-		d->bucket = b;
-		d->bucket_in = 0;
-	}
-	d->bucket_in++;
 	d->in_submit++;
+	while (d->ring_tail != d->ring_head &&
+	       d->ring[d->ring_tail % RING] + 1000000000ull <= now)
+		d->ring_tail++;
+	if (d->ring_head - d->ring_tail == RING - 1)
+		d->ring_tail++;
+	d->ring[d->ring_head++ % RING] = now;
+	n = d->ring_head - d->ring_tail;
+	if (n > d->peak_in)
+		d->peak_in = n;
 }
 
 static int cmd_submit(struct dev *d, const uint8_t *h)
@@ -716,23 +726,19 @@ static int parse_babble(struct dev *d, const char *s)
 
 static void print_stats(struct dev *d)
 {
-	uint64_t peak = d->peak_in;
 	unsigned int i, held = 0;
 
 	for (i = 0; i < d->nheld; i++)
 		held += d->held[i].ep == EP_BULK;
-
-	/* the current bucket counts once it is as full as a finished one */
-	if (d->bucket_in > peak)
-		peak = d->bucket_in;
-	printf("stats t_ns=%llu in_submit=%llu in_error=%llu in_data=%llu in_held=%u out=%llu ctrl=%llu unlink=%llu peak_in_1s=%llu\n",
+	printf("stats t_ns=%llu in_submit=%llu in_error=%llu in_data=%llu in_held=%u out=%llu ctrl=%llu unlink=%llu peak_in_1s=%u\n",
 	       (unsigned long long)now_ns(),
 	       (unsigned long long)d->in_submit,
 	       (unsigned long long)d->in_error,
 	       (unsigned long long)d->in_data, held,
 	       (unsigned long long)d->out, (unsigned long long)d->ctrl,
-	       (unsigned long long)d->unlink, (unsigned long long)peak);
+	       (unsigned long long)d->unlink, d->peak_in);
 	fflush(stdout);
+	d->peak_in = 0;
 }
 
 /* One line from stdin; false to stop. */
@@ -929,7 +935,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
-	d.t0 = now_ns();
 	if (attach(&d, vhci))
 		return 1;
 	if (babble)

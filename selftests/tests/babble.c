@@ -41,18 +41,26 @@
 #define BSK_PIPE_COOLDOWN_MS	20
 
 /*
- * Babbling with nothing to deliver, each IN URB is submitted at most once
- * per cool-down: BSK_PIPE_IN_URBS per BSK_PIPE_COOLDOWN_MS, 200 a second.
- * Half as much again is slack.  A slower machine only lowers the rate, so
- * the bound is not scaled.  (Without the cool-down the rate is what the
- * host and the device manage: ~430/s on average and peaks of ~1200/s on
- * this loaded TCG guest, thousands on real hardware.)
+ * Babbling with nothing to deliver (more than BSK_PIPE_ERR_BURST errors
+ * in a row), each IN URB is submitted at most once per cool-down:
+ * BSK_PIPE_IN_URBS per BSK_PIPE_COOLDOWN_MS, 200 a second.  Half as much
+ * again is slack.  This holds for the mean over the window and for any
+ * one second in it.  A slower machine only lowers the rate, so the bound
+ * is not scaled.  Without the cool-down the rate is whatever the host and
+ * the emulator manage: thousands a second on a quiet machine.
  */
 #define IN_RATE_MAX	(BSK_PIPE_IN_URBS * 1000 / BSK_PIPE_COOLDOWN_MS * 3 / 2)
-/* Kernel time (system + irq + softirq) while babbling, % of one CPU. */
+/*
+ * Kernel time (system + irq + softirq, the emulator's system calls
+ * included) while babbling, in % of one CPU: a quarter of a CPU, times
+ * BSK_TIME_SCALE, as TCG makes every wakeup and system call that much
+ * dearer (and a busy host inflates guest CPU time further: the fixed
+ * module was measured at 50-77% here under load 10, the unfixed one at
+ * 108-158%, its loop saturating the emulator).
+ */
 #define KERNEL_CPU_MAX	25
 /* How long the rate and the CPU time are measured. */
-#define WINDOW_MS	3000
+#define WINDOW_MS	5000
 
 /* Module defaults (kmod/main.c), scaled for TCG as mtk_brom.c does. */
 #define SYNC_TIMEOUT_MS	3000
@@ -347,7 +355,7 @@ FIXTURE_TEARDOWN(babble)
  * The sync and the readout complete although every IN URB without a reply
  * to deliver fails; afterwards, still babbling, the device sees at most
  * IN_RATE_MAX IN submissions a second and the kernel spends at most
- * KERNEL_CPU_MAX % of a CPU; when the babble stops, all IN URBs are armed
+ * KERNEL_CPU_MAX % of a CPU (times BSK_TIME_SCALE); when the babble stops, all IN URBs are armed
  * again (the cool-down lost none).
  */
 TEST_F_TIMEOUT(babble, sync_completes_rate_and_cpu_bounded, 300)
@@ -356,7 +364,7 @@ TEST_F_TIMEOUT(babble, sync_completes_rate_and_cpu_bounded, 300)
 	struct cpu c0, c1;
 	char why[256], log[64];
 	json_object *ev, *list, *dev;
-	double rate, kpct, bpct;
+	double rate, kpct, bpct, kmax = KERNEL_CPU_MAX * bsk_scale();
 	long long deadline;
 	int st;
 
@@ -400,11 +408,12 @@ TEST_F_TIMEOUT(babble, sync_completes_rate_and_cpu_bounded, 300)
 	       (double)(b.t_ns - a.t_ns);
 	kpct = one_cpu_pct(c1.kernel - c0.kernel, c1.total - c0.total);
 	bpct = one_cpu_pct(c1.busy - c0.busy, c1.total - c0.total);
-	TH_LOG("babbling %s for %.1f s: %.0f IN submissions/s (bound %d, peak %llu in 1 s), kernel CPU %.1f%% of one CPU (bound %d%%), all CPU %.1f%%",
-	       variant->errors, (double)(b.t_ns - a.t_ns) / 1e9, rate,
-	       IN_RATE_MAX, b.peak, kpct, KERNEL_CPU_MAX, bpct);
+	TH_LOG("babbling %s for %.1f s: %.0f IN submissions/s, at most %llu in 1 s (bound %d); kernel CPU %.1f%% of one CPU (bound %.0f%%), all CPU %.1f%%",
+	       variant->errors, (double)(b.t_ns - a.t_ns) / 1e9, rate, b.peak,
+	       IN_RATE_MAX, kpct, kmax, bpct);
 	EXPECT_LE(rate, IN_RATE_MAX);
-	EXPECT_LE(kpct, KERNEL_CPU_MAX);
+	EXPECT_LE(b.peak, (unsigned long long)IN_RATE_MAX);
+	EXPECT_LE(kpct, kmax);
 	/* the IN side goes on trying: it did not give up */
 	EXPECT_GT(b.in_error, a.in_error);
 
