@@ -67,7 +67,6 @@
 #include <endian.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <linux/usb/ch9.h>
 
 #define VHCI_DIR		"/sys/devices/platform/vhci_hcd.0"
@@ -87,6 +86,9 @@
 #define EP_INTR			3	/* 0x83 */
 #define BULK_MPS		64
 #define XFER_MAX		(64 * 1024)
+/* what one poll() round reads and writes at most */
+#define INBUF			(2 * XFER_MAX)
+#define OUTBUF			(2 * XFER_MAX)
 #define HELD_MAX		64
 #define TXQ_MAX			4096
 #define BABBLE_MAX		8
@@ -101,6 +103,8 @@ struct held {
 
 struct dev {
 	int sock;
+	uint8_t *inb, *outb;		/* INBUF, OUTBUF */
+	size_t inb_len, outb_len;
 	FILE *log;
 	char path[32];
 	bool configured;
@@ -185,42 +189,43 @@ static uint32_t get_be32(const uint8_t *p)
 /* ------------------------------------------------------------------ */
 /* the wire                                                            */
 
-static int read_full(int fd, void *buf, size_t len)
+/*
+ * Replies are collected in d->outb and written once per poll() round: the
+ * host's URBs come in batches (four IN URBs resubmitted together), and
+ * under TCG every system call and wakeup is dear.
+ */
+static int flush_out(struct dev *d)
 {
-	uint8_t *p = buf;
+	size_t done = 0;
 
-	while (len) {
-		ssize_t r = recv(fd, p, len, MSG_WAITALL);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -ECONNRESET;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, struct iovec *iov, int n)
-{
-	while (n) {
-		ssize_t w = writev(fd, iov, n);
+	while (done < d->outb_len) {
+		ssize_t w = write(d->sock, d->outb + done, d->outb_len - done);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return -errno;
-		while (n && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		done += (size_t)w;
 	}
+	d->outb_len = 0;
+	return 0;
+}
+
+/* Queue a reply: a 48-byte header, then @len bytes of @data. */
+static int emit(struct dev *d, const uint8_t *h, const void *data,
+		uint32_t len)
+{
+	int err = 0;
+
+	if (d->outb_len + USBIP_HDR_LEN + len > OUTBUF)
+		err = flush_out(d);
+	if (err)
+		return err;
+	memcpy(d->outb + d->outb_len, h, USBIP_HDR_LEN);
+	d->outb_len += USBIP_HDR_LEN;
+	if (len)
+		memcpy(d->outb + d->outb_len, data, len);
+	d->outb_len += len;
 	return 0;
 }
 
@@ -228,39 +233,33 @@ static int ret_submit(struct dev *d, uint32_t seqnum, int status,
 		      const void *data, uint32_t len)
 {
 	uint8_t h[USBIP_HDR_LEN] = { 0 };
-	struct iovec iov[2] = {
-		{ h, sizeof(h) },
-		{ (void *)data, len },
-	};
 
 	put_be32(h + 0, USBIP_RET_SUBMIT);
 	put_be32(h + 4, seqnum);
 	put_be32(h + 20, (uint32_t)status);
 	put_be32(h + 24, len);
-	return write_full(d->sock, iov, len ? 2 : 1);
+	return emit(d, h, data, len);
 }
 
 /* An OUT transfer done: actual_length in the header, no data. */
 static int ret_out(struct dev *d, uint32_t seqnum, uint32_t len)
 {
 	uint8_t h[USBIP_HDR_LEN] = { 0 };
-	struct iovec iov = { h, sizeof(h) };
 
 	put_be32(h + 0, USBIP_RET_SUBMIT);
 	put_be32(h + 4, seqnum);
 	put_be32(h + 24, len);
-	return write_full(d->sock, &iov, 1);
+	return emit(d, h, NULL, 0);
 }
 
 static int ret_unlink(struct dev *d, uint32_t seqnum, int status)
 {
 	uint8_t h[USBIP_HDR_LEN] = { 0 };
-	struct iovec iov = { h, sizeof(h) };
 
 	put_be32(h + 0, USBIP_RET_UNLINK);
 	put_be32(h + 4, seqnum);
 	put_be32(h + 20, (uint32_t)status);
-	return write_full(d->sock, &iov, 1);
+	return emit(d, h, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -587,24 +586,15 @@ static void count_in(struct dev *d)
 		d->peak_in = n;
 }
 
-static int cmd_submit(struct dev *d, const uint8_t *h)
+/* @buf: the OUT data that followed the header */
+static int cmd_submit(struct dev *d, const uint8_t *h, const uint8_t *buf)
 {
-	static uint8_t buf[XFER_MAX], out[XFER_MAX];
+	static uint8_t out[XFER_MAX];
 	uint32_t seqnum = get_be32(h + 4), dir = get_be32(h + 12);
 	uint32_t ep = get_be32(h + 16), len = get_be32(h + 24);
 	struct usb_ctrlrequest r;
 	size_t i;
 	int n, err;
-
-	if (len > XFER_MAX) {
-		logf_(d, "error transfer of %u bytes", len);
-		return -EMSGSIZE;
-	}
-	if (dir == USBIP_DIR_OUT && len) {
-		err = read_full(d->sock, buf, len);
-		if (err)
-			return err;
-	}
 
 	if (ep == 0) {
 		d->ctrl++;
@@ -671,22 +661,54 @@ static int cmd_unlink(struct dev *d, const uint8_t *h)
 	return ret_unlink(d, seqnum, 0);
 }
 
-static int serve_one(struct dev *d)
+/* Read what the host sent, handle every whole command in it. */
+static int serve(struct dev *d)
 {
-	uint8_t h[USBIP_HDR_LEN];
-	int err = read_full(d->sock, h, sizeof(h));
+	size_t pos = 0;
+	int err = 0;
 
-	if (err)
-		return err;
-	switch (get_be32(h)) {
-	case USBIP_CMD_SUBMIT:
-		return cmd_submit(d, h);
-	case USBIP_CMD_UNLINK:
-		return cmd_unlink(d, h);
-	default:
-		logf_(d, "error command %u", get_be32(h));
-		return -EPROTO;
+	while (d->inb_len < INBUF) {
+		ssize_t r = recv(d->sock, d->inb + d->inb_len, INBUF - d->inb_len,
+				 MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r <= 0)
+			return r < 0 ? -errno : -ECONNRESET;
+		d->inb_len += (size_t)r;
 	}
+	while (!err && d->inb_len - pos >= USBIP_HDR_LEN) {
+		const uint8_t *h = d->inb + pos;
+		uint32_t len = get_be32(h + 24);
+		size_t need = USBIP_HDR_LEN;
+
+		switch (get_be32(h)) {
+		case USBIP_CMD_SUBMIT:
+			if (len > XFER_MAX) {
+				logf_(d, "error transfer of %u bytes", len);
+				return -EMSGSIZE;
+			}
+			if (get_be32(h + 12) == USBIP_DIR_OUT)
+				need += len;
+			if (d->inb_len - pos < need)
+				goto partial;
+			err = cmd_submit(d, h, h + USBIP_HDR_LEN);
+			break;
+		case USBIP_CMD_UNLINK:
+			err = cmd_unlink(d, h);
+			break;
+		default:
+			logf_(d, "error command %u", get_be32(h));
+			return -EPROTO;
+		}
+		pos += need;
+	}
+partial:
+	d->inb_len -= pos;
+	memmove(d->inb, d->inb + pos, d->inb_len);
+	return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -752,7 +774,7 @@ static bool control(struct dev *d, char *line)
 			printf("error babble %s\n", line + 7);
 		} else {
 			logf_(d, "babble %s", line + 7);
-			if (d->nbabble && fail_held(d))
+			if (d->nbabble && (fail_held(d) || flush_out(d)))
 				return false;
 			printf("ok\n");
 		}
@@ -926,6 +948,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memcpy(d.line_coding, lc, sizeof(lc));
+	d.inb = malloc(INBUF);
+	d.outb = malloc(OUTBUF);
+	if (!d.inb || !d.outb)
+		return 1;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -957,7 +983,9 @@ int main(int argc, char **argv)
 		if (pfd[1].revents)
 			break;
 		if (pfd[0].revents) {
-			err = serve_one(&d);
+			err = serve(&d);
+			if (!err)
+				err = flush_out(&d);
 			if (err)
 				break;
 		}

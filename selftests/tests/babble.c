@@ -44,12 +44,15 @@
  * Babbling with nothing to deliver (more than BSK_PIPE_ERR_BURST errors
  * in a row), each IN URB is submitted at most once per cool-down:
  * BSK_PIPE_IN_URBS per BSK_PIPE_COOLDOWN_MS, 200 a second.  Half as much
- * again is slack.  This holds for the mean over the window and for any
- * one second in it.  A slower machine only lowers the rate, so the bound
- * is not scaled.  Without the cool-down the rate is whatever the host and
- * the emulator manage: thousands a second on a quiet machine.
+ * again is slack for the mean over the window.  Any one second in it may
+ * see twice that: a delayed work's timer fires up to a jiffy early, and a
+ * TCG guest that was not scheduled catches up on ticks in a burst.  A
+ * slower machine only lowers the rate, so neither bound is scaled.
+ * Without the cool-down the rate is whatever the host and the emulator
+ * manage: thousands a second on a quiet machine.
  */
 #define IN_RATE_MAX	(BSK_PIPE_IN_URBS * 1000 / BSK_PIPE_COOLDOWN_MS * 3 / 2)
+#define IN_PEAK_MAX	(BSK_PIPE_IN_URBS * 1000 / BSK_PIPE_COOLDOWN_MS * 2)
 /*
  * Kernel time (system + irq + softirq, the emulator's system calls
  * included) while babbling, in % of one CPU: a quarter of a CPU, times
@@ -355,8 +358,8 @@ FIXTURE_TEARDOWN(babble)
  * The sync and the readout complete although every IN URB without a reply
  * to deliver fails; afterwards, still babbling, the device sees at most
  * IN_RATE_MAX IN submissions a second and the kernel spends at most
- * KERNEL_CPU_MAX % of a CPU (times BSK_TIME_SCALE); when the babble stops, all IN URBs are armed
- * again (the cool-down lost none).
+ * KERNEL_CPU_MAX % of a CPU (times BSK_TIME_SCALE); when the babble
+ * stops, all IN URBs are armed again (the cool-down lost none).
  */
 TEST_F_TIMEOUT(babble, sync_completes_rate_and_cpu_bounded, 300)
 {
@@ -408,11 +411,11 @@ TEST_F_TIMEOUT(babble, sync_completes_rate_and_cpu_bounded, 300)
 	       (double)(b.t_ns - a.t_ns);
 	kpct = one_cpu_pct(c1.kernel - c0.kernel, c1.total - c0.total);
 	bpct = one_cpu_pct(c1.busy - c0.busy, c1.total - c0.total);
-	TH_LOG("babbling %s for %.1f s: %.0f IN submissions/s, at most %llu in 1 s (bound %d); kernel CPU %.1f%% of one CPU (bound %.0f%%), all CPU %.1f%%",
-	       variant->errors, (double)(b.t_ns - a.t_ns) / 1e9, rate, b.peak,
-	       IN_RATE_MAX, kpct, kmax, bpct);
+	TH_LOG("babbling %s for %.1f s: %.0f IN submissions/s (bound %d), at most %llu in 1 s (bound %d); kernel CPU %.1f%% of one CPU (bound %.0f%%), all CPU %.1f%%",
+	       variant->errors, (double)(b.t_ns - a.t_ns) / 1e9, rate,
+	       IN_RATE_MAX, b.peak, IN_PEAK_MAX, kpct, kmax, bpct);
 	EXPECT_LE(rate, IN_RATE_MAX);
-	EXPECT_LE(b.peak, (unsigned long long)IN_RATE_MAX);
+	EXPECT_LE(b.peak, (unsigned long long)IN_PEAK_MAX);
 	EXPECT_LE(kpct, kmax);
 	/* the IN side goes on trying: it did not give up */
 	EXPECT_GT(b.in_error, a.in_error);
