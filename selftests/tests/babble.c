@@ -409,12 +409,13 @@ TEST_F_TIMEOUT(babble, sync_completes_rate_and_cpu_bounded, 300)
 		bsk_emu_log_print(log);
 	}
 	EXPECT_STREQ("MT6765", bsk_json_sub_str(ev, "mtk", "chip"));
-	json_object_put(ev);
 	ASSERT_EQ(0, uemu_stats(&self->emu, &r));
 	/* the errors did babble while it synced */
 	EXPECT_GT(r.in_error, 0ULL);
-	TH_LOG("handshake: %llu IN submissions (%llu failed, %llu with data), %llu OUT",
+	TH_LOG("handshake: synced after %lld us, ready after %lld us; %llu IN submissions (%llu failed, %llu with data), %llu OUT",
+	       bsk_json_int(ev, "sync_us", -1), bsk_json_int(ev, "ident_us", -1),
 	       r.in_submit, r.in_error, r.in_data, r.out);
+	json_object_put(ev);
 
 	/* Ready and idle, still babbling: the rate and the CPU time. */
 	ASSERT_EQ(0, uemu_stats(&self->emu, &a));
