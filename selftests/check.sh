@@ -40,6 +40,7 @@ TESTS=(
 	selftests/tests/jobs
 	selftests/tests/nl_limits
 	selftests/tests/lifecycle
+	selftests/tests/babble
 	selftests/tests/ynl_cli.py
 )
 # dummy_hcd host/gadget pairs in the guest: jobs plugs 8 devices at once.
