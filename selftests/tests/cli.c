@@ -868,7 +868,7 @@ TEST_F_TIMEOUT(cli, retry_ready_device, 120)
 	json_object *ev;
 	struct run r;
 
-	ev = plug_ready(_metadata, self);
+	ev = plug_clean(_metadata, self);
 	ASSERT_NE(NULL, ev);
 	EXPECT_FALSE(bsk_json_bool(ev, "already_synced"));
 	json_object_put(ev);
