@@ -167,7 +167,7 @@ ln -sf /dev/null "$root/etc/systemd/system/systemd-tmpfiles-setup.service"
 # The emulator and the guest script at their paths.
 mkdir -p "$root$top/selftests/emu" "$root$top/selftests/tests"
 cp selftests/emu/bsk-emu "$root$top/selftests/emu/"
-cp selftests/tests/jobs-systemd-guest.sh "$root$top/selftests/tests/"
+cp selftests/tests/jobs-systemd-guest.sh selftests/tests/guest-lib.sh "$root$top/selftests/tests/"
 
 echo "# guest: Debian 6.1 kernel on the install root, systemd as PID 1 of a namespace," \
 	"module ${ko/#none/the installed one (modprobe)}"
