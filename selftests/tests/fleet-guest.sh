@@ -228,14 +228,20 @@ check "by station: _HOSTNAME=$STATION _MACHINE_ID=$mid finds all $by_station" \
 other=$(journalctl -D "$rx" -o json _HOSTNAME=bsk-station-2 | jq -s length)
 check "by station: another station's name finds none ($other)" test "$other" = 0
 
-paths=$(jq -r --arg m $MID_ADD 'select(.MESSAGE_ID == $m) | .BOOTSHAKE_PATH' "$tmp/sent.json" |
-	sort -u)
-check "$NDEV devices plugged (paths: $(paste -sd' ' <<<"$paths"))" test "$(wc -w <<<"$paths")" = "$NDEV"
-# one device's story on the receiver: a plug, a ready, a gone, in that
-# order, each with its MESSAGE_ID, the USB id and the kernel's event time
-# at or before the entry's own time (the same clock: one machine).
-for p in $paths; do
-	journalctl -D "$rx" -o json _HOSTNAME=$STATION BOOTSHAKE_PATH="$p" |
+# The devices of this run: "PATH ID" of each plug (a USB path is used
+# again by the next device plugged there, the install test's first device
+# was at 1-1 too; ids never repeat).
+jq -r --arg m $MID_ADD 'select(.MESSAGE_ID == $m) | "\(.BOOTSHAKE_PATH) \(.BOOTSHAKE_ID)"' \
+	"$tmp/sent.json" | sort -u >"$tmp/devices"
+paths=$(cut -d' ' -f1 "$tmp/devices" | sort -u)
+check "$NDEV devices plugged (paths: $(paste -sd' ' <<<"$paths"))" \
+	test "$(wc -w <<<"$paths") $(wc -l <"$tmp/devices")" = "$NDEV $NDEV"
+# one device's story on the receiver (its path and id): a plug, a ready,
+# a gone, in that order, each with its MESSAGE_ID, the USB id and the
+# kernel's event time at or before the entry's own time (the same clock:
+# one machine).
+while read -r p id <&3; do
+	journalctl -D "$rx" -o json _HOSTNAME=$STATION BOOTSHAKE_PATH="$p" BOOTSHAKE_ID="$id" |
 		jq -s --arg add $MID_ADD --arg change $MID_CHANGE --arg remove $MID_REMOVE '
 		[.[] | select(.SYSLOG_IDENTIFIER == "bootshake")] as $e |
 		($e | map(.BOOTSHAKE_EVENT +
@@ -257,18 +263,19 @@ for p in $paths; do
 				 (.BOOTSHAKE_EVENT_NS | tonumber) / 1000 < 60000000)))
 		}' >"$tmp/story.$p" 2>&1
 	show <"$tmp/story.$p"
-	check "by device $p: plug, ready, gone on the receiver" \
+	check "by device $p (id $id): plug, ready, gone on the receiver" \
 		jq_true '.plug_first and .ready and .gone_last' "$tmp/story.$p"
 	check "by device $p: MESSAGE_ID per event type, USB id and kind intact" \
 		jq_true '.mids and .usb' "$tmp/story.$p"
 	check "by device $p: the kernel's event time (BOOTSHAKE_EVENT_NS) before the entry's own" \
 		jq_true '.time' "$tmp/story.$p"
-done
+done 3<"$tmp/devices"
 
 # ---------------------------------------------------------------- catalog
 
-p=$(head -n 1 <<<"$paths")
+read -r p id <"$tmp/devices"
 journalctl -D "$rx" -x --no-pager _HOSTNAME=$STATION MESSAGE_ID=$MID_ADD BOOTSHAKE_PATH="$p" \
+	BOOTSHAKE_ID="$id" \
 	>"$tmp/explained" 2>&1
 show <"$tmp/explained"
 check "journalctl -x explains a plug from the installed catalog" \
