@@ -20,12 +20,16 @@
 # plugged, ready and unplugged.  Then:
 #   - N sent: the monitor printed N events for those devices and the
 #     station's journal holds exactly those N (same kernel event time);
-#   - N received: every bootshake entry of the station's journal is on the
-#     receiver once, with the same fields (none lost, none duplicated);
+#   - N received: those N entries are on the receiver, each once with
+#     every field equal (none lost, none duplicated), and so is every
+#     other bootshake entry of the station (the install test's earlier
+#     ones); the wait for them is a condition (the receiver's count) with
+#     a scaled deadline;
 #   - the receiver's `journalctl -o json` finds them by station
-#     (_HOSTNAME, _MACHINE_ID) and by device (BOOTSHAKE_PATH): a plug, a
-#     ready and a gone per device, each with its MESSAGE_ID, USB id and
-#     the kernel's event time (BOOTSHAKE_EVENT_NS, before the entry's own);
+#     (_HOSTNAME, _MACHINE_ID) and by device (BOOTSHAKE_PATH and
+#     BOOTSHAKE_ID): a plug, a ready and a gone per device, each with its
+#     MESSAGE_ID, USB id and the kernel's event time (BOOTSHAKE_EVENT_NS,
+#     before the entry's own);
 #   - `journalctl -x` explains them from the installed catalog.
 #
 # Prints "ok - WHAT" / "not ok - WHAT" and "# ..." lines; exits 1 if a
