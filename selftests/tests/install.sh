@@ -24,11 +24,9 @@
 #   5. selftests/tests/install-guest.sh: udevd autoloads bootshake for an
 #      emulated BROM, cdc_acm does not get it, ID_MM_DEVICE_IGNORE=1, the
 #      helper shows it ready, the unit's monitor logs to the journal;
-#      with BSK_FLEET=1 also the fleet view
-#      (selftests/tests/fleet-guest.sh): the station's events reach a
-#      systemd-journal-remote receiver in another network namespace, N
-#      sent, N received, fields intact (not run by default yet: see
-#      install-guest.sh);
+#      then the fleet view (selftests/tests/fleet-guest.sh): the station's
+#      events reach a systemd-journal-remote receiver in another network
+#      namespace, N sent, N received, fields intact;
 #   6. selftests/tests/jobs-systemd.sh --root <root> (on an overlay of it,
 #      its own guest): the packages' job rule and bootshake-job@.service
 #      start one job per device for 8 emulated devices, each with its own
@@ -295,7 +293,8 @@ fi
 
 mkdir -p "$root$top/selftests/emu" "$root$top/selftests/tests"
 cp selftests/emu/bsk-emu "$root$top/selftests/emu/"
-cp selftests/tests/install-guest.sh selftests/tests/fleet-guest.sh "$root$top/selftests/tests/"
+cp selftests/tests/install-guest.sh selftests/tests/fleet-guest.sh selftests/tests/guest-lib.sh \
+	"$root$top/selftests/tests/"
 echo "# guest: Debian 6.1 kernel on the install root (run-vm.sh --root)"
 t=$SECONDS
 BSK_KO=none selftests/vm/run-vm.sh --root "$root" --timeout "$VM_TIMEOUT" \

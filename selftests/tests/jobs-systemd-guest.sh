@@ -31,37 +31,16 @@
 # Prints "ok - WHAT" / "not ok - WHAT" and "# ..." lines; exits 1 on failure.
 
 set -uo pipefail
-scale=${BSK_TIME_SCALE:-1}
 ndev=${BSK_JOBS_DEVICES:-8}
 [ "$ndev" -le "${BSK_DUMMY_NUM:-4}" ] || ndev=${BSK_DUMMY_NUM:-4}
 EMU=$PWD/selftests/emu/bsk-emu
 res=/run/bsk-jobs
 # (/run: systemd's boot does not clean it; /tmp it might)
 tmp=$(mktemp -d /run/bsk-jobs-test.XXXXXX)
-fails=0
+# shellcheck source=selftests/tests/guest-lib.sh
+. "${0%/*}/guest-lib.sh"
 hw_codes=(0x0766 0x0717 0x0788 0x0707 0x0813 0x0690 0x0699 0x0551)
 
-ok() { echo "ok - $*"; }
-nok() {
-	echo "not ok - $*"
-	fails=$((fails + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else nok "$what"; fi
-}
-show() { sed 's/^/#   /'; }
-stamp() { echo "# [${SECONDS}s] $*"; }
-# wait_for SECS CMD...: poll CMD until it succeeds, for SECS (scaled).
-wait_for() {
-	local end=$((SECONDS + $1 * scale))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		read -r -t 0.2 <>"$tmp/never" || true	# sleep, without an exec
-	done
-}
 # lines FILE PREFIX: how many lines of FILE start with PREFIX (builtins)
 lines() {
 	local l c=0
@@ -94,7 +73,6 @@ if [ ! -e /sys/module/bootshake ]; then
 	check "modprobe bootshake: $(modinfo -F filename bootshake 2>&1)" test -e /sys/module/bootshake
 fi
 mkdir -p "$res"
-mkfifo "$tmp/never"
 stamp "booting systemd in a PID namespace"
 unshare --pid --fork --mount-proc \
 	/lib/systemd/systemd --system --unit=bsk-jobs-test.target \
