@@ -359,17 +359,11 @@ static json_object *plug_ready(struct __test_metadata *_metadata,
 static json_object *plug_clean(struct __test_metadata *_metadata,
 			       FIXTURE_DATA(cli) *self)
 {
-	char step[16], sync[16];
-	struct run r;
-
-	snprintf(step, sizeof(step), "%d", 100 * bsk_scale());
-	snprintf(sync, sizeof(sync), "%d", 3000 * bsk_scale());
-	if (run(&r, "policy", "mtk-brom", "--step-timeout", step,
-		"--sync-timeout", sync, NULL)) {
-		TH_LOG("policy: %s%s", r.out, r.err);
+	if (bsk_policy_restore("mtk-brom", NULL, 100 * bsk_scale(),
+			       3000 * bsk_scale(), false)) {
+		TH_LOG("could not scale mtk-brom's deadlines");
 		return NULL;
 	}
-	run_free(&r);
 	return plug_ready(_metadata, self);
 }
 
